@@ -1,0 +1,51 @@
+"""mcp-otel: the log messages MCP servers send to their clients, exported as OpenTelemetry LogRecords.
+
+Install :class:`OTelLogHandler` as the MCP client's logging callback
+(``ClientSession(..., logging_callback=handler)``, ``mcp.Client(..., logging_callback=handler,
+log_level="debug")``, ``fastmcp.Client(..., log_handler=handler)``). Each
+``notifications/message`` (``level``, ``logger``, ``data``) becomes one LogRecord:
+
+=========================================================  ==========================================
+MCP                                                        OTel LogRecord
+=========================================================  ==========================================
+level debug / info / notice / warning / error /            SeverityNumber 5 / 9 / 10 / 13 / 17 /
+critical / alert / emergency                               18 / 19 / 21 (logs data model, Appendix B)
+level, as received                                         SeverityText, unchanged (``"notice"``)
+any other level                                            SeverityNumber 0 (UNSPECIFIED), text kept
+``data`` = ``{"msg": str, "extra": mapping|null}``         Body = ``msg``; each ``extra`` key -> one
+(FastMCP's shape: exactly those two keys)                  attribute, nested maps/lists structured
+``data`` a string                                          Body = that string
+any other ``data`` (object, array, number, bool, null)     Body = the same value, structured
+``logger``                                                 instrumentation scope name; absent:
+                                                           ``mcp_otel`` (with the package version)
+receipt time                                               Timestamp and ObservedTimestamp
+``attributes=`` of the handler                             added to every record (win over ``extra``)
+trace context                                              the span current where the handler runs
+=========================================================  ==========================================
+
+Values OTel cannot carry are converted, never raised on (``mcp_otel.conversion``): integers
+outside int64 -> decimal string; NaN/Infinity -> ``"NaN"``/``"Infinity"``/``"-Infinity"``;
+non-string keys -> ``str(key)``; empty keys dropped; bytes -> bytes; other objects ->
+``str(obj)``; nesting deeper than 32 -> ``"[nesting limit]"`` plus the attribute
+``mcp_otel.truncated = true``. Past 256 distinct logger names, further names use the
+``mcp_otel`` scope and ride in the attribute ``mcp_otel.logger``.
+
+Where records go: the ``logger_provider=`` given; else the global SDK LoggerProvider the
+application set; else one built from the standard ``OTEL_*`` variables (``mcp_otel.pipeline``).
+"""
+
+from mcp_otel._version import __version__
+from mcp_otel.conversion import SEVERITY_NUMBER_BY_LEVEL, convert_message, severity_for_level, to_otel_value
+from mcp_otel.handler import OTelLogHandler
+from mcp_otel.pipeline import ConfigurationError, build_logger_provider
+
+__all__ = [
+    "SEVERITY_NUMBER_BY_LEVEL",
+    "ConfigurationError",
+    "OTelLogHandler",
+    "__version__",
+    "build_logger_provider",
+    "convert_message",
+    "severity_for_level",
+    "to_otel_value",
+]

@@ -1,0 +1,97 @@
+"""The ``mcp-otel`` command: ``demo`` (and ``--version``).
+
+Everything the command prints goes to standard output only in ``demo``; errors go to standard
+error with exit status 2, naming the variable at fault for a configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+import anyio
+
+from mcp_otel._version import __version__
+from mcp_otel.conversion import SEVERITY_NUMBER_BY_LEVEL
+from mcp_otel.handler import OTelLogHandler
+from mcp_otel.pipeline import ConfigurationError, endpoint_is_configured
+
+__all__ = ["main", "run_demo"]
+
+
+def _terminal_provider() -> object:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+    from opentelemetry.sdk.resources import Resource
+
+    from mcp_otel.console import ReadableConsoleExporter
+
+    provider = LoggerProvider(resource=Resource.create())
+    provider.add_log_record_processor(SimpleLogRecordProcessor(ReadableConsoleExporter()))
+    return provider
+
+
+async def run_demo(level: str = "debug", city: str = "Lisbon") -> str:
+    """Start the bundled server over stdio, opt in to ``level``, call its tool; return the tool's text.
+
+    With an OTLP endpoint (or ``OTEL_LOGS_EXPORTER``) set, records go where the ``OTEL_*``
+    variables say; with none, they are printed readably to standard output.
+    """
+    from mcp import StdioServerParameters
+
+    provider = None if endpoint_is_configured() else _terminal_provider()
+    server = StdioServerParameters(command=sys.executable, args=["-m", "mcp_otel.demo_server"])
+    with OTelLogHandler(logger_provider=provider) as handler:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        try:
+            from mcp import Client  # mcp 2.x: the opt-in is the per-request log_level
+        except ImportError:
+            return await _run_demo_mcp1(server, handler, level, city)
+        async with Client(server, logging_callback=handler, log_level=level) as client:  # type: ignore[arg-type]
+            result = await client.call_tool("log_all_levels", {"city": city})
+    return "".join(getattr(block, "text", "") for block in result.content)
+
+
+async def _run_demo_mcp1(server: object, handler: OTelLogHandler, level: str, city: str) -> str:
+    from mcp import ClientSession
+    from mcp.client.stdio import stdio_client
+
+    async with stdio_client(server) as (read_stream, write_stream):  # type: ignore[arg-type]
+        async with ClientSession(read_stream, write_stream, logging_callback=handler) as session:
+            await session.initialize()
+            await session.set_logging_level(level)  # type: ignore[arg-type]
+            result = await session.call_tool("log_all_levels", {"city": city})
+    return "".join(getattr(block, "text", "") for block in result.content)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-otel", description="Export MCP server log messages as OpenTelemetry log records."
+    )
+    parser.add_argument("--version", action="version", version=f"mcp-otel {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo",
+        help="run the bundled example server and export its logs (printed here when no endpoint is set)",
+    )
+    demo.add_argument("--level", default="debug", choices=list(SEVERITY_NUMBER_BY_LEVEL), help="MCP level to opt in to")
+    demo.add_argument("--city", default="Lisbon", help="argument passed to the example tool")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _build_parser().parse_args(argv)
+    try:
+        if arguments.command == "demo":
+            text = anyio.run(run_demo, arguments.level, arguments.city)
+            print(f"tool result: {text}")
+    except ConfigurationError as error:
+        print(f"mcp-otel: configuration error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""``OTelLogHandler``: the async MCP logging callback that emits one OTel LogRecord per message.
+
+The handler is awaited inline by the MCP client's receive loop, so it does no I/O and never
+blocks: it converts the message (``mcp_otel.conversion``) and hands the record to the SDK,
+whose ``BatchLogRecordProcessor`` exports from its own thread. Nothing it meets in a message
+makes it raise into the session; an internal failure is counted and reported through Python
+``logging`` (once with its traceback, then only in ``stats()``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from opentelemetry._logs import Logger, get_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider as SDKLoggerProvider
+from opentelemetry.util.types import AnyValue
+
+from mcp_otel._version import __version__
+from mcp_otel.conversion import TRUNCATED_ATTRIBUTE, convert_message, to_otel_value
+from mcp_otel.pipeline import build_logger_provider, sdk_disabled
+
+__all__ = ["DEFAULT_SCOPE_NAME", "LOGGER_NAME_ATTRIBUTE", "MAX_SCOPE_NAMES", "OTelLogHandler"]
+
+DEFAULT_SCOPE_NAME = "mcp_otel"
+# A server chooses logger names freely; the SDK caches one Logger per name forever. Past this
+# many distinct names, records use the default scope and carry the name in an attribute.
+MAX_SCOPE_NAMES = 256
+LOGGER_NAME_ATTRIBUTE = "mcp_otel.logger"
+
+_internal_log = logging.getLogger("mcp_otel")
+
+
+class _Pipeline:
+    """What every handler bound from one root handler shares: the provider, loggers and counters."""
+
+    def __init__(self, provider: SDKLoggerProvider | Any, owns_provider: bool, source: str) -> None:
+        self.provider = provider
+        self.owns_provider = owns_provider
+        self.source = source
+        self.default_logger: Logger = provider.get_logger(DEFAULT_SCOPE_NAME, __version__)
+        self.loggers_by_name: dict[str, Logger] = {}
+        self.lock = threading.Lock()
+        self.received = 0
+        self.failed = 0
+        self.is_shut_down = False
+
+    def logger_for(self, name: str) -> Logger | None:
+        """The Logger whose scope is ``name``; None once the distinct-name budget is spent."""
+        logger = self.loggers_by_name.get(name)
+        if logger is None:
+            with self.lock:
+                if len(self.loggers_by_name) >= MAX_SCOPE_NAMES:
+                    return None
+                logger = self.provider.get_logger(name)
+                self.loggers_by_name[name] = logger
+        return logger
+
+    def record_failure(self, error: BaseException) -> None:
+        self.failed += 1
+        if self.failed == 1:
+            _internal_log.error(
+                "mcp_otel: converting or emitting an MCP log message failed; the message was dropped. "
+                "Further failures are only counted (handler.stats()['failed']).",
+                exc_info=error,
+            )
+
+
+def _field(message: Any, name: str) -> Any:
+    if isinstance(message, Mapping):
+        return message.get(name)
+    return getattr(message, name, None)
+
+
+class OTelLogHandler:
+    """An MCP logging callback (``logging_callback=`` / FastMCP's ``log_handler=``) exporting to OTel.
+
+    Where records go: ``logger_provider`` when given; else the application's global SDK
+    LoggerProvider when one is set (never shut down by this handler); else one built from the
+    ``OTEL_*`` environment (see ``mcp_otel.pipeline``), which :meth:`shutdown` shuts down.
+    ``attributes`` are added to every record and win over a server's ``extra`` keys of the
+    same name. With ``OTEL_SDK_DISABLED=true`` the handler does nothing at all.
+    """
+
+    def __init__(
+        self,
+        logger_provider: Any | None = None,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._attributes: dict[str, AnyValue] = _clean_attributes(attributes)
+        self._disabled = sdk_disabled()
+        self._pipeline: _Pipeline | None = None
+        if self._disabled:
+            return
+        if logger_provider is not None:
+            self._pipeline = _Pipeline(logger_provider, owns_provider=False, source="given")
+            return
+        global_provider = get_logger_provider()
+        if isinstance(global_provider, SDKLoggerProvider):
+            self._pipeline = _Pipeline(global_provider, owns_provider=False, source="global")
+        else:
+            self._pipeline = _Pipeline(build_logger_provider(), owns_provider=True, source="environment")
+
+    def __repr__(self) -> str:
+        source = "disabled" if self._pipeline is None else self._pipeline.source
+        return f"OTelLogHandler(provider={source}, attributes={self._attributes!r})"
+
+    @property
+    def logger_provider(self) -> Any | None:
+        """The provider records go to (None when ``OTEL_SDK_DISABLED=true``)."""
+        return None if self._pipeline is None else self._pipeline.provider
+
+    async def __call__(self, params: Any) -> None:
+        """Emit one MCP log message; the signature of mcp's ``LoggingFnT`` and FastMCP's ``LogHandler``."""
+        self.handle(params)
+
+    def handle(self, params: Any) -> None:
+        """Synchronous form of ``await handler(params)``: convert and hand over; never raises."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            return
+        pipeline.received += 1
+        try:
+            self._emit(pipeline, params)
+        except Exception as error:
+            pipeline.record_failure(error)
+
+    def _emit(self, pipeline: _Pipeline, params: Any) -> None:
+        now = time.time_ns()
+        converted = convert_message(_field(params, "level"), _field(params, "data"))
+        attributes = converted.attributes
+        if self._attributes:
+            attributes.update(self._attributes)
+        if converted.truncated:
+            attributes[TRUNCATED_ATTRIBUTE] = True
+        logger_name = _field(params, "logger")
+        if logger_name is None:
+            logger = pipeline.default_logger
+        else:
+            scope_name = logger_name if type(logger_name) is str else str(to_otel_value(logger_name))
+            logger = pipeline.logger_for(scope_name) or pipeline.default_logger
+            if logger is pipeline.default_logger:
+                attributes[LOGGER_NAME_ATTRIBUTE] = scope_name
+        logger.emit(
+            timestamp=now,
+            observed_timestamp=now,
+            severity_number=converted.severity_number,
+            severity_text=converted.severity_text,
+            body=converted.body,
+            attributes=attributes,
+        )
+
+    def stats(self) -> dict[str, int]:
+        """Counters since construction: messages ``received`` and ``failed`` (dropped by an internal error)."""
+        if self._pipeline is None:
+            return {"received": 0, "failed": 0}
+        return {"received": self._pipeline.received, "failed": self._pipeline.failed}
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export everything emitted so far; False when the deadline passed first."""
+        if self._pipeline is None or self._pipeline.is_shut_down:
+            return True
+        return bool(self._pipeline.provider.force_flush(timeout_millis))
+
+    def shutdown(self) -> None:
+        """Flush, then shut down the provider if this handler built it. Idempotent."""
+        pipeline = self._pipeline
+        if pipeline is None or pipeline.is_shut_down:
+            return
+        pipeline.is_shut_down = True
+        if pipeline.owns_provider:
+            pipeline.provider.shutdown()  # the batch processor flushes before it stops
+        else:
+            pipeline.provider.force_flush()
+
+    def __enter__(self) -> OTelLogHandler:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.shutdown()
+
+    async def __aenter__(self) -> OTelLogHandler:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.shutdown()
+
+
+def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, AnyValue]:
+    if not attributes:
+        return {}
+    cleaned = to_otel_value(dict(attributes))
+    assert isinstance(cleaned, dict)
+    return cleaned
