@@ -1,0 +1,43 @@
+"""Shared fixtures: a clean OTEL_* environment, real OTLP receivers, and the test servers' commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.otlp_receiver import OTLPReceiver
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SERVERS = REPOSITORY / "tests" / "servers"
+SDK_SERVER = str(SERVERS / "sdk_server.py")
+FASTMCP_SERVER = str(SERVERS / "fastmcp_server.py")
+PYTHON = sys.executable
+
+PROTOCOLS = ["grpc", "http/protobuf"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def clean_otel_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's or CI's own OTEL_* settings; a short batch delay keeps tests fast."""
+    for name in list(os.environ):
+        if name.startswith("OTEL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "50")
+
+
+@pytest.fixture(params=PROTOCOLS)
+def receiver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[OTLPReceiver]:
+    """A live receiver for each OTLP protocol, with the environment pointing the handler at it."""
+    with OTLPReceiver(request.param) as live_receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", request.param)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", live_receiver.endpoint)
+        yield live_receiver

@@ -1,0 +1,39 @@
+"""An MCP server on the mcp SDK's own server class that sends exactly the log messages a test asks for.
+
+Tool ``send_logs(messages)``: each message is ``{"level", "data", "logger"}`` and goes out as one
+``notifications/message``, so a test can put any JSON ``data`` on the real wire. Works with
+mcp 2.x (``MCPServer``) and mcp 1.x (``FastMCP``).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+try:  # mcp 2.x
+    from mcp.server.mcpserver import Context, MCPServer
+except ImportError:  # mcp 1.x
+    from mcp.server.fastmcp import Context  # type: ignore[no-redef]
+    from mcp.server.fastmcp import FastMCP as MCPServer  # type: ignore[no-redef]
+
+warnings.filterwarnings("ignore", message=".*logging capability is deprecated")
+
+server = MCPServer(sys.argv[1] if len(sys.argv) > 1 else "sdk-test-server")
+
+
+@server.tool()
+async def send_logs(messages: list[dict[str, Any]], ctx: Context = None) -> str:  # type: ignore[assignment]
+    """Send each message as a notifications/message; return how many were sent."""
+    for message in messages:
+        await ctx.request_context.session.send_log_message(
+            level=message["level"],
+            data=message.get("data"),
+            logger=message.get("logger"),
+            related_request_id=ctx.request_id,
+        )
+    return f"sent {len(messages)}"
+
+
+if __name__ == "__main__":
+    server.run()
