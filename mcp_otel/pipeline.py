@@ -11,6 +11,7 @@ first, and a bad one raises one :class:`ConfigurationError` that names it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ __all__ = [
 DEFAULT_PROTOCOL = "grpc"  # as the Python SDK's own `otlp` exporter entry point and opentelemetry-instrument
 _EXPORTER_ENTRY_POINT_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 _EXPORTER_GROUP = "opentelemetry_logs_exporter"
+_DEFAULT_OTLP_TIMEOUT_SECONDS = 10.0  # the OTLP exporter specification's default
 
 # W3C-baggage-like "key=value,key2=value2"; values may hold "=" (base64 tokens). The SDK's own
 # liberal pattern, made strict enough to reject what it would silently skip.
@@ -130,7 +132,7 @@ def _validate(environ: Mapping[str, str]) -> None:
             raise ConfigurationError(f"{name}={value!r}: no such file")
     for name in _ENDPOINT_VARIABLES:
         value = _variable(environ, name)
-        if value is not None and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s]+", value):
+        if value is not None and re.search(r"\s", value):
             raise ConfigurationError(f"{name}={value!r}: expected a URL such as http://localhost:4317")
 
 
@@ -161,8 +163,56 @@ def _exporter_factories(environ: Mapping[str, str]) -> list[Callable[[], LogReco
         if entry_name not in available:
             known = ", ".join(sorted({"otlp", "none", *available}))
             raise ConfigurationError(f"OTEL_LOGS_EXPORTER={value!r}: unknown exporter {name!r}; known: {known}")
-        factories.append(available[entry_name].load())
+        exporter_class = available[entry_name].load()
+        if entry_name in _EXPORTER_ENTRY_POINT_BY_PROTOCOL.values():
+            options: dict[str, Any] = {"timeout": _otlp_export_timeout_seconds(environ)}
+            if entry_name == "otlp_proto_http" and _certificate_is_configured(environ):
+                options["session"] = _session_keeping_its_certificate()
+            exporter_class = functools.partial(exporter_class, **options)
+        factories.append(exporter_class)
     return factories
+
+
+def _certificate_is_configured(environ: Mapping[str, str]) -> bool:
+    return any(_variable(environ, name) for name in _FILE_VARIABLES[:2])
+
+
+def _session_keeping_its_certificate() -> Any:
+    """A requests Session whose own CA file is not replaced by ``REQUESTS_CA_BUNDLE``.
+
+    The HTTP exporter puts ``OTEL_EXPORTER_OTLP_CERTIFICATE`` into ``session.verify``, but
+    requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a session's ``verify``
+    for every request (psf/requests#3829), so on machines that set those (many CI images
+    do) the collector's certificate would be silently ignored and TLS would fail.
+    """
+    import requests
+
+    class SessionKeepingItsCertificate(requests.Session):
+        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if verify is None and isinstance(self.verify, str):
+                settings["verify"] = self.verify
+            return settings
+
+    return SessionKeepingItsCertificate()
+
+
+def _otlp_export_timeout_seconds(environ: Mapping[str, str]) -> float:
+    """The OTLP exporter's deadline per export: the smaller of the OTLP and the BLRP timeouts.
+
+    The Python SDK reads ``OTEL_BLRP_EXPORT_TIMEOUT`` but never applies it (its BatchProcessor
+    says "Not used", opentelemetry-python#4555); the OTLP exporter's own ``timeout`` bounds
+    one export including its retries, so handing the smaller value to it honours both.
+    """
+    otlp_seconds = float(
+        _variable(environ, "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT")
+        or _variable(environ, "OTEL_EXPORTER_OTLP_TIMEOUT")
+        or _DEFAULT_OTLP_TIMEOUT_SECONDS
+    )
+    blrp_milliseconds = _variable(environ, "OTEL_BLRP_EXPORT_TIMEOUT")
+    if blrp_milliseconds is None:
+        return otlp_seconds
+    return min(otlp_seconds, int(blrp_milliseconds) / 1000)
 
 
 def build_logger_provider(
