@@ -43,8 +43,7 @@ async def run_demo(level: str = "debug", city: str = "Lisbon") -> str:
 
     provider = None if endpoint_is_configured() else _terminal_provider()
     server = StdioServerParameters(command=sys.executable, args=["-m", "mcp_otel.demo_server"])
-    with OTelLogHandler(logger_provider=provider) as handler:
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
+    with OTelLogHandler(logger_provider=provider, min_level=level) as handler:
         try:
             from mcp import Client  # mcp 2.x: the opt-in is the per-request log_level
         except ImportError:
@@ -60,8 +59,11 @@ async def _run_demo_mcp1(server: object, handler: OTelLogHandler, level: str, ci
 
     async with stdio_client(server) as (read_stream, write_stream):  # type: ignore[arg-type]
         async with ClientSession(read_stream, write_stream, logging_callback=handler) as session:
-            await session.initialize()
-            await session.set_logging_level(level)  # type: ignore[arg-type]
+            initialize_result = await session.initialize()
+            # Legacy handshake: servers send logs unasked; logging/setLevel narrows them, and
+            # only a server that advertises the logging capability accepts it.
+            if initialize_result.capabilities.logging is not None:
+                await session.set_logging_level(level)  # type: ignore[arg-type]
             result = await session.call_tool("log_all_levels", {"city": city})
     return "".join(getattr(block, "text", "") for block in result.content)
 
@@ -83,6 +85,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _build_parser().parse_args(argv)
+    # MCP 2026-07-28 deprecates the logging capability (SEP-2577); using it is this tool's job.
+    warnings.filterwarnings("ignore", message=".*logging capability is deprecated")
     try:
         if arguments.command == "demo":
             text = anyio.run(run_demo, arguments.level, arguments.city)

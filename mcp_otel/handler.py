@@ -16,12 +16,18 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from opentelemetry._logs import Logger, get_logger_provider
+from opentelemetry._logs import Logger, SeverityNumber, get_logger_provider
 from opentelemetry.sdk._logs import LoggerProvider as SDKLoggerProvider
 from opentelemetry.util.types import AnyValue
 
 from mcp_otel._version import __version__
-from mcp_otel.conversion import TRUNCATED_ATTRIBUTE, convert_message, to_otel_value
+from mcp_otel.conversion import (
+    SEVERITY_NUMBER_BY_LEVEL,
+    TRUNCATED_ATTRIBUTE,
+    convert_message,
+    severity_for_level,
+    to_otel_value,
+)
 from mcp_otel.pipeline import build_logger_provider, sdk_disabled
 
 __all__ = ["DEFAULT_SCOPE_NAME", "LOGGER_NAME_ATTRIBUTE", "MAX_SCOPE_NAMES", "OTelLogHandler"]
@@ -46,6 +52,7 @@ class _Pipeline:
         self.loggers_by_name: dict[str, Logger] = {}
         self.lock = threading.Lock()
         self.received = 0
+        self.filtered = 0
         self.failed = 0
         self.is_shut_down = False
 
@@ -83,7 +90,9 @@ class OTelLogHandler:
     LoggerProvider when one is set (never shut down by this handler); else one built from the
     ``OTEL_*`` environment (see ``mcp_otel.pipeline``), which :meth:`shutdown` shuts down.
     ``attributes`` are added to every record and win over a server's ``extra`` keys of the
-    same name. With ``OTEL_SDK_DISABLED=true`` the handler does nothing at all.
+    same name. ``min_level`` (an MCP level) drops less severe messages client-side; levels
+    outside the eight are never dropped by it. With ``OTEL_SDK_DISABLED=true`` the handler
+    does nothing at all.
     """
 
     def __init__(
@@ -91,8 +100,10 @@ class OTelLogHandler:
         logger_provider: Any | None = None,
         *,
         attributes: Mapping[str, Any] | None = None,
+        min_level: str | None = None,
     ) -> None:
         self._attributes: dict[str, AnyValue] = _clean_attributes(attributes)
+        self._min_severity = _min_severity(min_level)
         self._disabled = sdk_disabled()
         self._pipeline: _Pipeline | None = None
         if self._disabled:
@@ -126,6 +137,11 @@ class OTelLogHandler:
             return
         pipeline.received += 1
         try:
+            if self._min_severity:
+                severity = severity_for_level(_field(params, "level"))
+                if severity is not SeverityNumber.UNSPECIFIED and severity.value < self._min_severity:
+                    pipeline.filtered += 1
+                    return
             self._emit(pipeline, params)
         except Exception as error:
             pipeline.record_failure(error)
@@ -156,10 +172,12 @@ class OTelLogHandler:
         )
 
     def stats(self) -> dict[str, int]:
-        """Counters since construction: messages ``received`` and ``failed`` (dropped by an internal error)."""
-        if self._pipeline is None:
-            return {"received": 0, "failed": 0}
-        return {"received": self._pipeline.received, "failed": self._pipeline.failed}
+        """Counters since construction: messages ``received``, ``filtered`` (below ``min_level``)
+        and ``failed`` (dropped by an internal error)."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            return {"received": 0, "filtered": 0, "failed": 0}
+        return {"received": pipeline.received, "filtered": pipeline.filtered, "failed": pipeline.failed}
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export everything emitted so far; False when the deadline passed first."""
@@ -193,6 +211,14 @@ class OTelLogHandler:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.shutdown()
+
+
+def _min_severity(min_level: str | None) -> int:
+    if min_level is None:
+        return 0
+    if min_level not in SEVERITY_NUMBER_BY_LEVEL:
+        raise ValueError(f"min_level={min_level!r}: expected one of {', '.join(SEVERITY_NUMBER_BY_LEVEL)}")
+    return SEVERITY_NUMBER_BY_LEVEL[min_level].value
 
 
 def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, AnyValue]:

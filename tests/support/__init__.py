@@ -1,0 +1,1 @@
+"""Test-only helpers: real OTLP receivers and throwaway TLS certificates."""
