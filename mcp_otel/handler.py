@@ -9,6 +9,7 @@ makes it raise into the session; an internal failure is counted and reported thr
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -18,6 +19,9 @@ from typing import Any
 
 from opentelemetry._logs import Logger, SeverityNumber, get_logger_provider
 from opentelemetry.sdk._logs import LoggerProvider as SDKLoggerProvider
+from opentelemetry.context import Context
+from opentelemetry.trace import get_current_span
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AnyValue
 
 from mcp_otel._version import __version__
@@ -91,8 +95,9 @@ class OTelLogHandler:
     ``OTEL_*`` environment (see ``mcp_otel.pipeline``), which :meth:`shutdown` shuts down.
     ``attributes`` are added to every record and win over a server's ``extra`` keys of the
     same name. ``min_level`` (an MCP level) drops less severe messages client-side; levels
-    outside the eight are never dropped by it. With ``OTEL_SDK_DISABLED=true`` the handler
-    does nothing at all.
+    outside the eight are never dropped by it. ``span_events=True`` also records each message
+    as an ``mcp.log`` event on the span current where the handler runs, when that span is
+    recording. With ``OTEL_SDK_DISABLED=true`` the handler does nothing at all.
     """
 
     def __init__(
@@ -101,7 +106,9 @@ class OTelLogHandler:
         *,
         attributes: Mapping[str, Any] | None = None,
         min_level: str | None = None,
+        span_events: bool = False,
     ) -> None:
+        self._span_events = span_events
         self._attributes: dict[str, AnyValue] = _clean_attributes(attributes)
         self._min_severity = _min_severity(min_level)
         self._disabled = sdk_disabled()
@@ -116,6 +123,18 @@ class OTelLogHandler:
             self._pipeline = _Pipeline(global_provider, owns_provider=False, source="global")
         else:
             self._pipeline = _Pipeline(build_logger_provider(), owns_provider=True, source="environment")
+
+    def bind(self, **attributes: Any) -> OTelLogHandler:
+        """A handler on the same pipeline (provider, loggers, counters) adding ``attributes``.
+
+        Cheap: no provider, thread or exporter is created. Keys with dots go in as
+        ``handler.bind(**{"mcp.server.name": "weather"})``. The bound handler's attributes win
+        over this handler's, which win over a server's ``extra``.
+        """
+        bound = object.__new__(OTelLogHandler)
+        bound.__dict__.update(self.__dict__)
+        bound._attributes = {**self._attributes, **_clean_attributes(attributes)}
+        return bound
 
     def __repr__(self) -> str:
         source = "disabled" if self._pipeline is None else self._pipeline.source
@@ -162,14 +181,19 @@ class OTelLogHandler:
             logger = pipeline.logger_for(scope_name) or pipeline.default_logger
             if logger is pipeline.default_logger:
                 attributes[LOGGER_NAME_ATTRIBUTE] = scope_name
+        meta = _field(params, "meta") if not isinstance(params, Mapping) else params.get("_meta")
+        context = _trace_context_from_meta(meta) if meta else None
         logger.emit(
             timestamp=now,
             observed_timestamp=now,
+            context=context,
             severity_number=converted.severity_number,
             severity_text=converted.severity_text,
             body=converted.body,
             attributes=attributes,
         )
+        if self._span_events:
+            _add_span_event(converted.body, converted.severity_text, attributes)
 
     def stats(self) -> dict[str, int]:
         """Counters since construction: messages ``received``, ``filtered`` (below ``min_level``)
@@ -211,6 +235,29 @@ class OTelLogHandler:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.shutdown()
+
+
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
+
+
+def _trace_context_from_meta(meta: Any) -> Context | None:
+    """The W3C trace context a server stamped into ``params._meta``, when it is valid."""
+    if not isinstance(meta, Mapping) or type(meta.get("traceparent")) is not str:
+        return None
+    context = _TRACE_CONTEXT.extract(carrier={key: meta[key] for key in ("traceparent", "tracestate") if type(meta.get(key)) is str})
+    return context if get_current_span(context).get_span_context().is_valid else None
+
+
+def _add_span_event(body: AnyValue, severity_text: str | None, attributes: Mapping[str, AnyValue]) -> None:
+    span = get_current_span()
+    if not span.is_recording():
+        return
+    event_attributes: dict[str, Any] = {
+        key: value for key, value in attributes.items() if isinstance(value, (str, bool, int, float))
+    }
+    event_attributes["log.severity"] = severity_text or ""
+    event_attributes["log.message"] = body if isinstance(body, str) else json.dumps(body, default=str)
+    span.add_event("mcp.log", event_attributes)
 
 
 def _min_severity(min_level: str | None) -> int:
