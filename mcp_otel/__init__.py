@@ -20,7 +20,10 @@ any other ``data`` (object, array, number, bool, null)     Body = the same value
                                                            ``mcp_otel`` (with the package version)
 receipt time                                               Timestamp and ObservedTimestamp
 ``attributes=`` of the handler                             added to every record (win over ``extra``)
-trace context                                              the span current where the handler runs
+trace context                                              W3C ``traceparent``/``tracestate`` in
+                                                           ``params._meta`` when valid (see
+                                                           ``mcp_otel.server.send_log``); else the
+                                                           span current where the handler runs
 =========================================================  ==========================================
 
 Values OTel cannot carry are converted, never raised on (``mcp_otel.conversion``): integers
@@ -30,6 +33,9 @@ non-string keys -> ``str(key)``; empty keys dropped; bytes -> bytes; other objec
 ``mcp_otel.truncated = true``. Past 256 distinct logger names, further names use the
 ``mcp_otel`` scope and ride in the attribute ``mcp_otel.logger``.
 
+Per-server context and the opt-in: ``mcp_otel.session`` (``connect_client``, ``connect_session``,
+``connect_fastmcp``, ``session_attributes``, ``handler.bind()``).
+
 Where records go: the ``logger_provider=`` given; else the global SDK LoggerProvider the
 application set; else one built from the standard ``OTEL_*`` variables (``mcp_otel.pipeline``).
 """
@@ -38,14 +44,29 @@ from mcp_otel._version import __version__
 from mcp_otel.conversion import SEVERITY_NUMBER_BY_LEVEL, convert_message, severity_for_level, to_otel_value
 from mcp_otel.handler import OTelLogHandler
 from mcp_otel.pipeline import ConfigurationError, build_logger_provider
+from mcp_otel.server import send_log, trace_meta
+from mcp_otel.session import (
+    bind_session,
+    connect_client,
+    connect_fastmcp,
+    connect_session,
+    session_attributes,
+)
 
 __all__ = [
     "SEVERITY_NUMBER_BY_LEVEL",
     "ConfigurationError",
     "OTelLogHandler",
     "__version__",
+    "bind_session",
     "build_logger_provider",
+    "connect_client",
+    "connect_fastmcp",
+    "connect_session",
     "convert_message",
+    "send_log",
+    "session_attributes",
     "severity_for_level",
     "to_otel_value",
+    "trace_meta",
 ]

@@ -59,6 +59,7 @@ class _Pipeline:
         self.filtered = 0
         self.failed = 0
         self.is_shut_down = False
+        self.warned: set[str] = set()
 
     def logger_for(self, name: str) -> Logger | None:
         """The Logger whose scope is ``name``; None once the distinct-name budget is spent."""
@@ -135,6 +136,25 @@ class OTelLogHandler:
         bound.__dict__.update(self.__dict__)
         bound._attributes = {**self._attributes, **_clean_attributes(attributes)}
         return bound
+
+    def update_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Add ``attributes`` to this handler's own set (not to handlers bound from it earlier).
+
+        For attributes known only after the handler is installed, such as what the server
+        said in the handshake: install ``handler.bind()``, connect, then update it.
+        """
+        self._attributes = {**self._attributes, **_clean_attributes(attributes)}
+
+    def narrow_to(self, min_level: str | None) -> None:
+        """Raise this handler's ``min_level`` to ``min_level`` (never lowers it)."""
+        self._min_severity = max(self._min_severity, _min_severity(min_level))
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Log ``message`` as a warning the first time ``key`` is seen on this pipeline."""
+        pipeline = self._pipeline
+        if pipeline is not None and key not in pipeline.warned:
+            pipeline.warned.add(key)
+            _internal_log.warning(message)
 
     def __repr__(self) -> str:
         source = "disabled" if self._pipeline is None else self._pipeline.source
