@@ -10,10 +10,9 @@ import sys
 from mcp_otel import __version__
 from tests.conftest import REPOSITORY
 from tests.support.otlp_receiver import OTLPReceiver
+from tests.support.spec import SEVERITY_NUMBER_BY_MCP_LEVEL
 
-SPEC_SEVERITY = {
-    "debug": 5, "info": 9, "notice": 10, "warning": 13, "error": 17, "critical": 18, "alert": 19, "emergency": 21,
-}
+SPEC_SEVERITY = SEVERITY_NUMBER_BY_MCP_LEVEL
 
 
 def _run_cli(*arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,7 @@ import math
 import pytest
 from opentelemetry._logs import SeverityNumber
 
+from tests.support.spec import SEVERITY_ROWS
 from mcp_otel.conversion import (
     DEFAULT_MAX_DEPTH,
     NESTING_LIMIT_MARKER,
@@ -16,18 +17,7 @@ from mcp_otel.conversion import (
     to_otel_value,
 )
 
-# OTel logs data model, Appendix B, RFC 5424 column, typed out from the spec rather than
-# imported from the code under test.
-SPEC_SEVERITY_ROWS = [
-    ("debug", 5),
-    ("info", 9),
-    ("notice", 10),
-    ("warning", 13),
-    ("error", 17),
-    ("critical", 18),
-    ("alert", 19),
-    ("emergency", 21),
-]
+SPEC_SEVERITY_ROWS = SEVERITY_ROWS
 
 
 @pytest.mark.parametrize(("level", "severity_number"), SPEC_SEVERITY_ROWS, ids=[row[0] for row in SPEC_SEVERITY_ROWS])

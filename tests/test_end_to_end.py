@@ -20,18 +20,10 @@ import mcp_otel
 from mcp_otel import OTelLogHandler
 from tests.conftest import FASTMCP_SERVER, PROTOCOLS, PYTHON, SDK_SERVER
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
+from tests.support.spec import SEVERITY_ROWS
 
 
-LEVEL_ROWS = [
-    ("debug", 5),
-    ("info", 9),
-    ("notice", 10),
-    ("warning", 13),
-    ("error", 17),
-    ("critical", 18),
-    ("alert", 19),
-    ("emergency", 21),
-]
+LEVEL_ROWS = SEVERITY_ROWS
 
 # (row id, data sent by the server, expected Body, expected attributes besides the handler's)
 DATA_ROWS: list[tuple[str, Any, Any, dict[str, Any]]] = [

@@ -12,13 +12,12 @@ from mcp import Client, StdioServerParameters
 
 from mcp_otel import OTelLogHandler
 from tests.support.otlp_receiver import OTLPReceiver
+from tests.support.spec import SEVERITY_NUMBER_BY_MCP_LEVEL
 
 pytestmark = pytest.mark.anyio
 
 DEMO_SERVER = StdioServerParameters(command=sys.executable, args=["-m", "mcp_otel.demo_server", "--name", "weather"])
-EXPECTED = {
-    "debug": 5, "info": 9, "notice": 10, "warning": 13, "error": 17, "critical": 18, "alert": 19, "emergency": 21,
-}
+EXPECTED = SEVERITY_NUMBER_BY_MCP_LEVEL
 
 
 async def test_client_with_log_level_exports_all_eight_levels(receiver: OTLPReceiver) -> None:

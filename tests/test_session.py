@@ -22,10 +22,11 @@ from mcp_otel.session import (
 )
 from tests.conftest import FASTMCP_SERVER
 from tests.support.otlp_receiver import OTLPReceiver
+from tests.support.spec import MCP_LEVELS
 
 pytestmark = pytest.mark.anyio
 
-LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+LEVELS = MCP_LEVELS
 
 
 def demo_server(name: str) -> StdioServerParameters:
