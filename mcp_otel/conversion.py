@@ -23,6 +23,11 @@ Values OTel cannot carry are converted by one rule, applied at every depth (``to
 * list, tuple -> array; any other object -> ``str(object)``.
 * nesting deeper than ``max_depth`` (default 32) -> the marker string ``"[nesting limit]"``;
   a record with such a cut carries the attribute ``mcp_otel.truncated = true``.
+
+A message is untrusted input, so ``ConversionLimits`` also caps string length (32 KiB
+characters), ``extra`` keys (128), and the record's estimated size (1 MiB), each cut marked the
+same way; and values under secret-looking keys (``password``, ``token``, ``authorization``,
+``api_key``, ``secret``, ... at any depth, any case) become ``"[REDACTED]"``.
 """
 
 from __future__ import annotations
@@ -36,8 +41,13 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.util.types import AnyValue
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "DEFAULT_MAX_DEPTH",
+    "DEFAULT_REDACTED_KEYS",
     "NESTING_LIMIT_MARKER",
+    "REDACTION_MARKER",
+    "SIZE_LIMIT_MARKER",
+    "ConversionLimits",
     "SEVERITY_NUMBER_BY_LEVEL",
     "TRUNCATED_ATTRIBUTE",
     "ConvertedMessage",
@@ -58,9 +68,38 @@ SEVERITY_NUMBER_BY_LEVEL: Mapping[str, SeverityNumber] = {
     "emergency": SeverityNumber.FATAL,  # 21
 }
 
-DEFAULT_MAX_DEPTH = 32
 NESTING_LIMIT_MARKER = "[nesting limit]"
+SIZE_LIMIT_MARKER = "[record size limit]"
+REDACTION_MARKER = "[REDACTED]"
 TRUNCATED_ATTRIBUTE = "mcp_otel.truncated"
+DEFAULT_REDACTED_KEYS = frozenset(
+    ("password", "passwd", "token", "access_token", "refresh_token", "authorization", "api_key", "apikey", "secret",
+     "client_secret", "cookie", "set-cookie")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionLimits:
+    """Caps on what one untrusted message may cost; a cut is marked with ``mcp_otel.truncated``.
+
+    ``max_string_length``: characters kept of any string (body, attribute, nested value; keys too).
+    ``max_attributes``: ``extra`` keys kept, in the order the server sent them.
+    ``max_depth``: nesting levels of maps and arrays kept; deeper -> ``"[nesting limit]"``.
+    ``max_record_bytes``: an estimate of the record's size (string and bytes lengths, 8 per
+    number, key or container); values past it -> ``"[record size limit]"``.
+    ``redacted_keys``: map keys, at any depth, whose values become ``"[REDACTED]"`` (matched
+    without regard to case; redaction is not a truncation and is not marked).
+    """
+
+    max_string_length: int = 32_768
+    max_attributes: int = 128
+    max_depth: int = 32
+    max_record_bytes: int = 1_048_576
+    redacted_keys: frozenset[str] = DEFAULT_REDACTED_KEYS
+
+
+DEFAULT_LIMITS = ConversionLimits()
+DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -85,54 +124,82 @@ class ConvertedMessage:
     truncated: bool = False
 
 
-class _Cut:
-    """Set when a value was cut at the nesting limit; one per conversion, so no shared state."""
+class _Walk:
+    """One conversion's state: the limits, the size budget left, and whether anything was cut."""
 
-    __slots__ = ("happened",)
+    __slots__ = ("budget", "cut", "limits", "redacted_keys")
 
-    def __init__(self) -> None:
-        self.happened = False
+    def __init__(self, limits: ConversionLimits) -> None:
+        self.limits = limits
+        self.budget = limits.max_record_bytes
+        self.cut = False
+        self.redacted_keys = limits.redacted_keys
+
+    def string(self, text: str) -> str:
+        if len(text) > self.limits.max_string_length:
+            self.cut = True
+            text = text[: self.limits.max_string_length]
+        self.budget -= len(text)
+        return text
+
+    def is_secret(self, key: str) -> bool:
+        return bool(self.redacted_keys) and key.lower() in self.redacted_keys
 
 
-def to_otel_value(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> AnyValue:
+def to_otel_value(value: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> AnyValue:
     """Convert any Python value to one OTLP can carry, by the rule in the module docstring."""
-    return _convert(value, max_depth, _Cut())
+    return _convert(value, limits.max_depth, _Walk(limits))
 
 
-def _convert(value: Any, depth_left: int, cut: _Cut) -> AnyValue:
+def _convert(value: Any, depth_left: int, walk: _Walk) -> AnyValue:
+    if walk.budget <= 0:
+        walk.cut = True
+        return SIZE_LIMIT_MARKER
     value_type = type(value)
-    if value_type is str or value_type is bool or value is None:
+    if value_type is str:
+        return walk.string(value)
+    walk.budget -= 8
+    if value_type is bool or value is None:
         return value  # type: ignore[no-any-return]
     if value_type is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)  # type: ignore[no-any-return]
+        return value if _INT64_MIN <= value <= _INT64_MAX else walk.string(str(value))  # type: ignore[no-any-return]
     if value_type is float:
         return value if math.isfinite(value) else _non_finite_name(value)  # type: ignore[no-any-return]
     if isinstance(value, (bytes, bytearray)):
+        if len(value) > walk.limits.max_string_length:
+            walk.cut = True
+            value = value[: walk.limits.max_string_length]
+        walk.budget -= len(value)
         return bytes(value)
     if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
         if depth_left <= 0:
-            cut.happened = True
+            walk.cut = True
             return NESTING_LIMIT_MARKER
         if isinstance(value, Mapping):
-            return _convert_mapping(value, depth_left - 1, cut)
-        return [_convert(item, depth_left - 1, cut) for item in value]
-    if isinstance(value, bool):  # bool subclasses; checked before int
-        return bool(value)
+            return _convert_mapping(value, depth_left - 1, walk)
+        return [_convert(item, depth_left - 1, walk) for item in value]
     if isinstance(value, int):  # int subclasses such as IntEnum
-        return _convert(int(value), depth_left, cut)
+        return _convert(int(value), depth_left, walk)
     if isinstance(value, float):
-        return _convert(float(value), depth_left, cut)
+        return _convert(float(value), depth_left, walk)
     if isinstance(value, str):
-        return str(value)
-    return _safe_str(value)
+        return walk.string(str(value))
+    return walk.string(_safe_str(value))
 
 
-def _convert_mapping(mapping: Mapping[Any, Any], depth_left: int, cut: _Cut) -> dict[str, AnyValue]:
+def _convert_mapping(
+    mapping: Mapping[Any, Any], depth_left: int, walk: _Walk, max_keys: int | None = None
+) -> dict[str, AnyValue]:
     converted: dict[str, AnyValue] = {}
     for key, item in mapping.items():
-        key_text = key if type(key) is str else _safe_str(key)
-        if key_text:
-            converted[key_text] = _convert(item, depth_left, cut)
+        if max_keys is not None and len(converted) >= max_keys:
+            walk.cut = True
+            break
+        key_text = walk.string(key if type(key) is str else _safe_str(key))
+        if not key_text:
+            continue
+        walk.budget -= 8
+        converted[key_text] = REDACTION_MARKER if walk.is_secret(key_text) else _convert(item, depth_left, walk)
     return converted
 
 
@@ -158,28 +225,31 @@ def _is_fastmcp_shape(data: Any) -> bool:
     )
 
 
-def convert_message(level: Any, data: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> ConvertedMessage:
+def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> ConvertedMessage:
     """Map an MCP message's ``level`` and ``data`` to severity, body and attributes.
 
     Never raises for any ``level`` or ``data``; see the module docstring for the rules.
     """
-    cut = _Cut()
+    walk = _Walk(limits)
     attributes: dict[str, AnyValue]
     if _is_fastmcp_shape(data):
-        body: AnyValue = data["msg"]
+        body: AnyValue = walk.string(data["msg"])
         extra = data["extra"]
-        attributes = _convert_mapping(extra, max_depth, cut) if extra else {}
+        attributes = _convert_mapping(extra, limits.max_depth, walk, limits.max_attributes) if extra else {}
     elif type(data) is str:
-        body = data
+        body = walk.string(data)
         attributes = {}
     else:
-        body = _convert(data, max_depth, cut)
+        body = _convert(data, limits.max_depth, walk)
         attributes = {}
-    severity_text = level if type(level) is str else (None if level is None else _safe_str(level))
+    if type(level) is str:
+        severity_text: str | None = level[: limits.max_string_length]
+    else:
+        severity_text = None if level is None else _safe_str(level)[: limits.max_string_length]
     return ConvertedMessage(
         severity_number=severity_for_level(level),
         severity_text=severity_text,
         body=body,
         attributes=attributes,
-        truncated=cut.happened,
+        truncated=walk.cut,
     )

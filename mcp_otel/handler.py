@@ -25,8 +25,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import AnyValue
 
 from mcp_otel._version import __version__
+from mcp_otel.accounting import ExportAccounting
 from mcp_otel.conversion import (
+    DEFAULT_LIMITS,
     SEVERITY_NUMBER_BY_LEVEL,
+    ConversionLimits,
     TRUNCATED_ATTRIBUTE,
     convert_message,
     severity_for_level,
@@ -40,6 +43,7 @@ DEFAULT_SCOPE_NAME = "mcp_otel"
 # A server chooses logger names freely; the SDK caches one Logger per name forever. Past this
 # many distinct names, records use the default scope and carry the name in an attribute.
 MAX_SCOPE_NAMES = 256
+DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5_000
 LOGGER_NAME_ATTRIBUTE = "mcp_otel.logger"
 
 _internal_log = logging.getLogger("mcp_otel")
@@ -48,8 +52,11 @@ _internal_log = logging.getLogger("mcp_otel")
 class _Pipeline:
     """What every handler bound from one root handler shares: the provider, loggers and counters."""
 
-    def __init__(self, provider: SDKLoggerProvider | Any, owns_provider: bool, source: str) -> None:
+    def __init__(
+        self, provider: SDKLoggerProvider | Any, owns_provider: bool, source: str, accounting: ExportAccounting | None = None
+    ) -> None:
         self.provider = provider
+        self.accounting = accounting
         self.owns_provider = owns_provider
         self.source = source
         self.default_logger: Logger = provider.get_logger(DEFAULT_SCOPE_NAME, __version__)
@@ -108,8 +115,10 @@ class OTelLogHandler:
         attributes: Mapping[str, Any] | None = None,
         min_level: str | None = None,
         span_events: bool = False,
+        limits: ConversionLimits = DEFAULT_LIMITS,
     ) -> None:
         self._span_events = span_events
+        self._limits = limits
         self._attributes: dict[str, AnyValue] = _clean_attributes(attributes)
         self._min_severity = _min_severity(min_level)
         self._disabled = sdk_disabled()
@@ -123,7 +132,9 @@ class OTelLogHandler:
         if isinstance(global_provider, SDKLoggerProvider):
             self._pipeline = _Pipeline(global_provider, owns_provider=False, source="global")
         else:
-            self._pipeline = _Pipeline(build_logger_provider(), owns_provider=True, source="environment")
+            accounting = ExportAccounting()
+            provider = build_logger_provider(accounting=accounting)
+            self._pipeline = _Pipeline(provider, owns_provider=True, source="environment", accounting=accounting)
 
     def bind(self, **attributes: Any) -> OTelLogHandler:
         """A handler on the same pipeline (provider, loggers, counters) adding ``attributes``.
@@ -172,7 +183,7 @@ class OTelLogHandler:
     def handle(self, params: Any) -> None:
         """Synchronous form of ``await handler(params)``: convert and hand over; never raises."""
         pipeline = self._pipeline
-        if pipeline is None:
+        if pipeline is None or pipeline.is_shut_down:
             return
         pipeline.received += 1
         try:
@@ -187,7 +198,7 @@ class OTelLogHandler:
 
     def _emit(self, pipeline: _Pipeline, params: Any) -> None:
         now = time.time_ns()
-        converted = convert_message(_field(params, "level"), _field(params, "data"))
+        converted = convert_message(_field(params, "level"), _field(params, "data"), self._limits)
         attributes = converted.attributes
         if self._attributes:
             attributes.update(self._attributes)
@@ -215,30 +226,58 @@ class OTelLogHandler:
         if self._span_events:
             _add_span_event(converted.body, converted.severity_text, attributes)
 
-    def stats(self) -> dict[str, int]:
-        """Counters since construction: messages ``received``, ``filtered`` (below ``min_level``)
-        and ``failed`` (dropped by an internal error)."""
+    def stats(self) -> dict[str, Any]:
+        """What happened to the messages this handler's pipeline received (shared with bound handlers).
+
+        ``received``: messages the handler was called with; ``filtered``: below ``min_level``;
+        ``exported``: acknowledged by the collector; ``queued``: waiting in the batch queue or
+        in an export; ``dropped``: by reason (``queue_full``, ``export_failed``, ``shutdown``,
+        ``internal_error``). ``exported``/``queued`` and the first three reasons are known only
+        for a pipeline the handler built itself; for a given or global provider they are None.
+        """
         pipeline = self._pipeline
         if pipeline is None:
-            return {"received": 0, "filtered": 0, "failed": 0}
-        return {"received": pipeline.received, "filtered": pipeline.filtered, "failed": pipeline.failed}
+            return {"received": 0, "filtered": 0, "exported": 0, "queued": 0, "dropped": {"internal_error": 0}}
+        if pipeline.accounting is None:
+            export: dict[str, Any] = {
+                "exported": None,
+                "queued": None,
+                "dropped": {"queue_full": None, "export_failed": None, "shutdown": None},
+            }
+        else:
+            export = pipeline.accounting.snapshot()
+        export["dropped"]["internal_error"] = pipeline.failed
+        return {"received": pipeline.received, "filtered": pipeline.filtered, **export}
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Export everything emitted so far; False when the deadline passed first."""
-        if self._pipeline is None or self._pipeline.is_shut_down:
-            return True
-        return bool(self._pipeline.provider.force_flush(timeout_millis))
+        """Export everything emitted so far; False when ``timeout_millis`` passed first.
 
-    def shutdown(self) -> None:
-        """Flush, then shut down the provider if this handler built it. Idempotent."""
+        The SDK's own force_flush ignores its timeout (opentelemetry-python#4568), so it runs in
+        a helper thread that this call waits for at most ``timeout_millis``.
+        """
+        pipeline = self._pipeline
+        if pipeline is None or pipeline.is_shut_down:
+            return True
+        return _run_bounded(lambda: bool(pipeline.provider.force_flush(timeout_millis)), timeout_millis)
+
+    def shutdown(self, timeout_millis: int = DEFAULT_SHUTDOWN_TIMEOUT_MILLIS) -> None:
+        """Flush, then shut down the provider if this handler built it. Idempotent.
+
+        Returns within ``timeout_millis`` (default 5 s) even when the collector hangs: what is
+        not exported by then is counted in ``stats()["dropped"]["shutdown"]``.
+        """
         pipeline = self._pipeline
         if pipeline is None or pipeline.is_shut_down:
             return
         pipeline.is_shut_down = True
         if pipeline.owns_provider:
-            pipeline.provider.shutdown()  # the batch processor flushes before it stops
+            # The batch processor flushes before it stops.
+            _run_bounded(pipeline.provider.shutdown, timeout_millis)
         else:
-            pipeline.provider.force_flush()
+            _run_bounded(pipeline.provider.force_flush, timeout_millis)
+        if pipeline.accounting is not None:
+            pipeline.accounting.is_shut_down = True
+            pipeline.accounting.report_drops()
 
     def __enter__(self) -> OTelLogHandler:
         return self
@@ -280,6 +319,27 @@ def _add_span_event(body: AnyValue, severity_text: str | None, attributes: Mappi
     span.add_event("mcp.log", event_attributes)
 
 
+def _run_bounded(work: Any, timeout_millis: float) -> Any:
+    """Run ``work`` in a daemon thread and wait at most ``timeout_millis``.
+
+    Returns ``work``'s result (True for None), or False when it failed or was still running.
+    """
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            result = work()
+        except Exception:
+            _internal_log.exception("mcp_otel: flushing the export pipeline failed")
+            result = False
+        outcome.append(True if result is None else result)
+
+    worker = threading.Thread(target=run, name="mcp_otel-flush", daemon=True)
+    worker.start()
+    worker.join(max(timeout_millis, 0) / 1000)
+    return outcome[0] if outcome else False
+
+
 def _min_severity(min_level: str | None) -> int:
     if min_level is None:
         return 0
@@ -291,6 +351,10 @@ def _min_severity(min_level: str | None) -> int:
 def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, AnyValue]:
     if not attributes:
         return {}
-    cleaned = to_otel_value(dict(attributes))
+    # The application's own attributes: converted like a server's values, but never redacted.
+    cleaned = to_otel_value(dict(attributes), _APPLICATION_ATTRIBUTE_LIMITS)
     assert isinstance(cleaned, dict)
     return cleaned
+
+
+_APPLICATION_ATTRIBUTE_LIMITS = ConversionLimits(redacted_keys=frozenset())

@@ -22,7 +22,10 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.resources import Resource
 
+from mcp_otel.accounting import AccountingExporter, AccountingProcessor, ExportAccounting
+
 __all__ = [
+    "DEFAULT_MAX_QUEUE_SIZE",
     "DEFAULT_PROTOCOL",
     "ConfigurationError",
     "build_logger_provider",
@@ -33,7 +36,10 @@ __all__ = [
 DEFAULT_PROTOCOL = "grpc"  # as the Python SDK's own `otlp` exporter entry point and opentelemetry-instrument
 _EXPORTER_ENTRY_POINT_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 _EXPORTER_GROUP = "opentelemetry_logs_exporter"
-_DEFAULT_OTLP_TIMEOUT_SECONDS = 10.0  # the OTLP exporter specification's default
+_DEFAULT_OTLP_TIMEOUT_SECONDS = 10.0
+# Records the batch queue holds before dropping: enough for a burst of 20,000 messages to a
+# live collector (the SDK's 2,048 dropped about 80% of 50,000 in a measured burst).
+DEFAULT_MAX_QUEUE_SIZE = 32_768  # the OTLP exporter specification's default
 
 # W3C-baggage-like "key=value,key2=value2"; values may hold "=" (base64 tokens). The SDK's own
 # liberal pattern, made strict enough to reject what it would silently skip.
@@ -94,6 +100,13 @@ def _validate(environ: Mapping[str, str]) -> None:
         value = _variable(environ, name)
         if value is not None and not (value.isdigit() and int(value) > 0):
             raise ConfigurationError(f"{name}={value!r}: expected a positive whole number of records or milliseconds")
+    queue_size = _variable(environ, "OTEL_BLRP_MAX_QUEUE_SIZE")
+    batch_size = _variable(environ, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")
+    if batch_size is not None and int(batch_size) > int(queue_size or DEFAULT_MAX_QUEUE_SIZE):
+        raise ConfigurationError(
+            f"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE={batch_size!r} exceeds the queue size "
+            f"(OTEL_BLRP_MAX_QUEUE_SIZE={queue_size or DEFAULT_MAX_QUEUE_SIZE})"
+        )
     for name in _NON_NEGATIVE_INTEGER_VARIABLES:
         value = _variable(environ, name)
         if value is not None and not value.isdigit():
@@ -215,13 +228,13 @@ def _otlp_export_timeout_seconds(environ: Mapping[str, str]) -> float:
     return min(otlp_seconds, int(blrp_milliseconds) / 1000)
 
 
-def build_logger_provider(
-    *,
-    processor_options: Mapping[str, Any] | None = None,
-) -> LoggerProvider:
+def build_logger_provider(*, accounting: ExportAccounting | None = None) -> LoggerProvider:
     """A LoggerProvider exporting through a ``BatchLogRecordProcessor`` per configured exporter.
 
-    Raises :class:`ConfigurationError` for any variable the pipeline cannot use.
+    Raises :class:`ConfigurationError` for any variable the pipeline cannot use. With
+    ``accounting``, every processor and exporter counts into it (``mcp_otel.accounting``).
+    When ``OTEL_BLRP_MAX_QUEUE_SIZE`` is unset the queue holds ``DEFAULT_MAX_QUEUE_SIZE``
+    records instead of the SDK's 2,048, which drops most of a burst of a few thousand.
     """
     _validate(os.environ)
     factories = _exporter_factories(os.environ)
@@ -230,6 +243,13 @@ def build_logger_provider(
         exporters = [factory() for factory in factories]
     except Exception as error:  # e.g. the grpc exporter refusing a certificate it cannot read
         raise ConfigurationError(f"OTEL_LOGS_EXPORTER: building the exporter failed: {error}") from error
+    queue_options: dict[str, Any] = {}
+    if _variable(os.environ, "OTEL_BLRP_MAX_QUEUE_SIZE") is None:
+        queue_options["max_queue_size"] = DEFAULT_MAX_QUEUE_SIZE
     for exporter in exporters:
-        provider.add_log_record_processor(BatchLogRecordProcessor(exporter, **(processor_options or {})))
+        if accounting is None:
+            provider.add_log_record_processor(BatchLogRecordProcessor(exporter, **queue_options))
+            continue
+        batch_processor = BatchLogRecordProcessor(AccountingExporter(exporter, accounting), **queue_options)
+        provider.add_log_record_processor(AccountingProcessor(batch_processor, accounting))
     return provider

@@ -62,7 +62,8 @@ def _first(*values: Any) -> Any:
 
 def _field(model: Any, snake_name: str, camel_name: str) -> Any:
     """A field of an mcp model: snake_case attributes in mcp 2.x, camelCase in 1.x."""
-    return _first(getattr(model, snake_name, None), getattr(model, camel_name, None))
+    value = getattr(model, snake_name, None)
+    return value if value is not None else getattr(model, camel_name, None)
 
 
 def session_attributes(source: Any, *, server: Any = None) -> dict[str, Any]:
