@@ -6,9 +6,10 @@ self-observability metrics when ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED=true`
 work: they go to the application's MeterProvider). For ``handler.stats()`` this module wraps
 the processor and the exporter:
 
-* ``AccountingProcessor`` sees every record offered to the queue. When the queue is full it
+* ``AccountingProcessor`` sees every record offered to the queue. When the queue is full (by
+  count, or by the estimated size of the records it holds, ``DEFAULT_MAX_QUEUED_BYTES``) it
   drops the *new* record itself and counts it (``dropped["queue_full"]``), so the SDK never
-  logs its per-record warning.
+  logs its per-record warning and the memory held while a collector is away stays bounded.
 * ``AccountingExporter`` counts what the collector acknowledged (``exported``) and what an
   export gave up on (``dropped["export_failed"]``).
 * Whatever was accepted and is neither exported nor failed is ``queued``; after shutdown it
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,14 +34,21 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 __all__ = ["SUMMARY_INTERVAL_SECONDS", "AccountingExporter", "AccountingProcessor", "ExportAccounting"]
 
 SUMMARY_INTERVAL_SECONDS = 60.0
+DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024
 _internal_log = logging.getLogger("mcp_otel")
 
 
 class ExportAccounting:
     """Counters shared by the processors and exporters of one pipeline. Thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES) -> None:
         self._lock = threading.Lock()
+        self.max_queued_bytes = max_queued_bytes
+        self.queued_bytes = 0
+        # Estimated sizes of the queued records, oldest first: the batch processor exports
+        # oldest first, so each exported or failed record releases the leftmost size.
+        self._queued_sizes: deque[int] = deque()
+        self.next_record_size = 0  # set by the handler just before it emits, on the same thread
         self.accepted = 0
         self.exported = 0
         self.dropped_queue_full = 0
@@ -48,12 +57,30 @@ class ExportAccounting:
         self._reported_drops = 0
         self._last_summary = float("-inf")
 
+    def admit(self) -> bool:
+        """Whether the record about to be queued fits the byte budget; if so, reserve its size."""
+        size = self.next_record_size
+        self.next_record_size = 0
+        with self._lock:
+            if self.queued_bytes + size > self.max_queued_bytes:
+                return False
+            self.queued_bytes += size
+            self._queued_sizes.append(size)
+            return True
+
+    def _release(self, count: int) -> None:
+        for _ in range(min(count, len(self._queued_sizes))):
+            self.queued_bytes -= self._queued_sizes.popleft()
+
     def count_exported(self, count: int) -> None:
         with self._lock:
             self.exported += count
+            self._release(count)
 
     def count_drop(self, reason: str, count: int) -> None:
         with self._lock:
+            if reason == "export_failed":
+                self._release(count)
             if reason == "queue_full":
                 self.dropped_queue_full += count
             else:
@@ -135,7 +162,7 @@ class AccountingProcessor(LogRecordProcessor):
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         queue = self._queue
         self._accounting.accepted += 1
-        if queue is not None and queue.maxlen is not None and len(queue) >= queue.maxlen:
+        if (queue is not None and queue.maxlen is not None and len(queue) >= queue.maxlen) or not self._accounting.admit():
             self._accounting.count_drop("queue_full", 1)
             return
         self._processor.on_emit(log_record)

@@ -1,0 +1,197 @@
+"""The scripts in ``examples/`` run and export what they say, and the host configs are valid.
+
+Each example runs as a subprocess twice (all of them at once, in a module fixture): with ``OTEL_EXPORTER_OTLP_ENDPOINT`` pointing at a real
+OTLP receiver (the records that arrive are checked, server by server), and with no endpoint,
+where it must print one readable line per record instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PYTHON, REPOSITORY
+from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
+
+EXAMPLES = REPOSITORY / "examples"
+LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+@dataclass(frozen=True)
+class ServerRecords:
+    """What one server's records must look like: scope (its logger), levels in order, ``city`` attribute."""
+
+    scope: str
+    levels: tuple[str, ...]
+    city: str
+
+
+@dataclass(frozen=True)
+class Example:
+    script: str
+    records_by_server: dict[str, ServerRecords]  # by the records' mcp.server.name
+    traced: bool = False  # records carry the trace id the script prints as "span trace id:"
+
+    @property
+    def record_count(self) -> int:
+        return sum(len(server.levels) for server in self.records_by_server.values())
+
+
+WEATHER = {"weather": ServerRecords("weather.weather", LEVELS, "Lisbon")}
+
+EXAMPLE_ROWS = [
+    Example("mcp_client_session.py", WEATHER),
+    Example("mcp_client.py", WEATHER),
+    Example("fastmcp_client.py", WEATHER),
+    Example(
+        "two_servers.py",
+        {
+            "weather-lisbon": ServerRecords("weather-lisbon.weather", LEVELS, "Lisbon"),
+            "weather-oslo": ServerRecords("weather-oslo.weather", LEVELS, "Oslo"),
+        },
+    ),
+    Example(
+        "trace_correlation.py",
+        {"traced-weather": ServerRecords("traced.weather", ("info", "warning"), "Lisbon")},
+        traced=True,
+    ),
+]
+EXAMPLE_IDS = [row.script.removesuffix(".py") for row in EXAMPLE_ROWS]
+SERVER_SCRIPTS = {"traced_server.py"}  # started by an example, not run on their own
+
+# ReadableConsoleExporter's line: severity number, severity text, [scope], body, attributes.
+CONSOLE_LINE = re.compile(r"^\s*(\d+) (\w+)\s+\[([^\]]*)\] ")
+
+
+@dataclass(frozen=True)
+class ExampleRun:
+    """One finished run of an example; ``receiver`` is None for the run without an endpoint."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    receiver: OTLPReceiver | None
+
+    def assert_succeeded(self, script: str) -> None:
+        assert self.returncode == 0, f"{script} exited {self.returncode}\n{self.stdout}\n{self.stderr}"
+
+
+@pytest.fixture(scope="module")
+def example_runs() -> Iterator[dict[tuple[str, str], ExampleRun]]:
+    """Every example, once exporting to its own receiver ("otlp") and once printing ("console").
+
+    All twenty-odd processes run at once: each spends most of its second or two importing.
+    """
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("OTEL_")]:
+            patch.delenv(name)
+        patch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "50")
+        started: dict[tuple[str, str], tuple[subprocess.Popen[str], OTLPReceiver | None]] = {}
+        for row in EXAMPLE_ROWS:
+            receiver = stack.enter_context(OTLPReceiver("grpc"))  # the default protocol: only the endpoint is set
+            for mode, environment, mode_receiver in (
+                ("otlp", {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}, receiver),
+                ("console", dict(os.environ), None),
+            ):
+                process = subprocess.Popen(
+                    [PYTHON, str(EXAMPLES / row.script)],
+                    cwd=REPOSITORY,
+                    env=environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                stack.callback(_kill, process)
+                started[(row.script, mode)] = (process, mode_receiver)
+        runs = {}
+        for key, (process, receiver) in started.items():
+            stdout, stderr = process.communicate(timeout=90)
+            runs[key] = ExampleRun(process.returncode, stdout, stderr, receiver)
+        yield runs
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def _printed_trace_id(stdout: str) -> str:
+    match = re.search(r"^span trace id:\s+([0-9a-f]{32})$", stdout, re.MULTILINE)
+    assert match, f"no 'span trace id:' line in:\n{stdout}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("example", EXAMPLE_ROWS, ids=EXAMPLE_IDS)
+def test_example_exports_to_the_otlp_endpoint(example_runs: dict[tuple[str, str], ExampleRun], example: Example) -> None:
+    run = example_runs[(example.script, "otlp")]
+    run.assert_succeeded(example.script)
+    assert run.receiver is not None
+    records = run.receiver.wait_for_records(example.record_count)
+    assert len(records) == example.record_count, [record.body for record in records]
+    assert not CONSOLE_LINE.search(run.stdout), "records were printed although an endpoint was set"
+
+    by_server: dict[str, list[ReceivedRecord]] = {}
+    for record in records:
+        by_server.setdefault(record.attributes["mcp.server.name"], []).append(record)
+    assert set(by_server) == set(example.records_by_server)
+    for server_name, expected in example.records_by_server.items():
+        server_records = sorted(by_server[server_name], key=lambda record: record.severity_number)
+        assert tuple(record.severity_text for record in server_records) == expected.levels
+        assert {record.scope_name for record in server_records} == {expected.scope}
+        assert {record.attributes["city"] for record in server_records} == {expected.city}
+
+    expected_trace_id = _printed_trace_id(run.stdout) if example.traced else ""
+    assert {record.trace_id for record in records} == {expected_trace_id}
+
+
+@pytest.mark.parametrize("example", EXAMPLE_ROWS, ids=EXAMPLE_IDS)
+def test_example_prints_records_without_an_endpoint(
+    example_runs: dict[tuple[str, str], ExampleRun], example: Example
+) -> None:
+    run = example_runs[(example.script, "console")]
+    run.assert_succeeded(example.script)
+    printed = [match.groups() for line in run.stdout.splitlines() if (match := CONSOLE_LINE.match(line))]
+    expected = sorted(
+        (level, server.scope) for server in example.records_by_server.values() for level in server.levels
+    )
+    assert sorted((text, scope) for _, text, scope in printed) == expected, run.stdout
+
+
+def test_every_example_script_is_smoke_tested_and_documented() -> None:
+    scripts = {path.name for path in EXAMPLES.glob("*.py")}
+    assert scripts == {row.script for row in EXAMPLE_ROWS} | SERVER_SCRIPTS
+    for name in sorted(scripts):
+        source = (EXAMPLES / name).read_text(encoding="utf-8")
+        assert len(source.splitlines()) < 60, f"{name} is meant to stay short"
+        docstring = ast.get_docstring(ast.parse(source)) or ""
+        assert f"python examples/{name}" in docstring, f"{name}'s docstring does not say how to run it"
+
+
+# (file, key holding the servers, fields the host requires besides command and args)
+HOST_CONFIGS = [
+    ("claude_desktop_config.json", "mcpServers", {}),
+    ("vscode_mcp.json", "servers", {"type": "stdio"}),
+]
+
+
+@pytest.mark.parametrize(("file_name", "servers_key", "host_fields"), HOST_CONFIGS, ids=[row[0] for row in HOST_CONFIGS])
+def test_host_config_runs_the_demo_server_through_the_proxy(
+    file_name: str, servers_key: str, host_fields: dict[str, str]
+) -> None:
+    config = json.loads((EXAMPLES / "host_config" / file_name).read_text(encoding="utf-8"))
+    server = config[servers_key]["weather"]
+    assert server["command"] == "mcp-otel"
+    assert server["args"] == ["proxy", "--server-name", "weather", "--", "python", "-m", "mcp_otel.demo_server"]
+    for field, value in host_fields.items():
+        assert server[field] == value
+    assert all(isinstance(value, str) for value in server.get("env", {}).values())
