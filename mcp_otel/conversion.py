@@ -122,6 +122,7 @@ class ConvertedMessage:
     body: AnyValue
     attributes: dict[str, AnyValue]
     truncated: bool = False
+    estimated_size: int = 0
 
 
 class _Walk:
@@ -252,4 +253,5 @@ def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LI
         body=body,
         attributes=attributes,
         truncated=walk.cut,
+        estimated_size=limits.max_record_bytes - walk.budget,
     )

@@ -212,6 +212,8 @@ class OTelLogHandler:
             logger = pipeline.logger_for(scope_name) or pipeline.default_logger
             if logger is pipeline.default_logger:
                 attributes[LOGGER_NAME_ATTRIBUTE] = scope_name
+        if pipeline.accounting is not None:
+            pipeline.accounting.next_record_size = converted.estimated_size
         meta = _field(params, "meta") if not isinstance(params, Mapping) else params.get("_meta")
         context = _trace_context_from_meta(meta) if meta else None
         logger.emit(
