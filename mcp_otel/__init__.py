@@ -30,7 +30,9 @@ Values OTel cannot carry are converted, never raised on (``mcp_otel.conversion``
 outside int64 -> decimal string; NaN/Infinity -> ``"NaN"``/``"Infinity"``/``"-Infinity"``;
 non-string keys -> ``str(key)``; empty keys dropped; bytes -> bytes; other objects ->
 ``str(obj)``; nesting deeper than 32 -> ``"[nesting limit]"`` plus the attribute
-``mcp_otel.truncated = true``. Past 256 distinct logger names, further names use the
+``mcp_otel.truncated = true``. Untrusted input is capped (``ConversionLimits``: string length,
+``extra`` keys, record size; cuts marked the same way) and values under secret-looking keys
+become ``"[REDACTED]"``. Past 256 distinct logger names, further names use the
 ``mcp_otel`` scope and ride in the attribute ``mcp_otel.logger``.
 
 Per-server context and the opt-in: ``mcp_otel.session`` (``connect_client``, ``connect_session``,
@@ -41,7 +43,13 @@ application set; else one built from the standard ``OTEL_*`` variables (``mcp_ot
 """
 
 from mcp_otel._version import __version__
-from mcp_otel.conversion import SEVERITY_NUMBER_BY_LEVEL, convert_message, severity_for_level, to_otel_value
+from mcp_otel.conversion import (
+    SEVERITY_NUMBER_BY_LEVEL,
+    ConversionLimits,
+    convert_message,
+    severity_for_level,
+    to_otel_value,
+)
 from mcp_otel.handler import OTelLogHandler
 from mcp_otel.pipeline import ConfigurationError, build_logger_provider
 from mcp_otel.server import send_log, trace_meta
@@ -56,6 +64,7 @@ from mcp_otel.session import (
 __all__ = [
     "SEVERITY_NUMBER_BY_LEVEL",
     "ConfigurationError",
+    "ConversionLimits",
     "OTelLogHandler",
     "__version__",
     "bind_session",

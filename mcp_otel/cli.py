@@ -17,6 +17,7 @@ from mcp_otel._version import __version__
 from mcp_otel.conversion import SEVERITY_NUMBER_BY_LEVEL
 from mcp_otel.handler import OTelLogHandler
 from mcp_otel.pipeline import ConfigurationError, endpoint_is_configured
+from mcp_otel.proxy import DEFAULT_FLUSH_TIMEOUT_SECONDS, DEFAULT_LOG_LEVEL, run_proxy
 
 __all__ = ["main", "run_demo"]
 
@@ -80,6 +81,42 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--level", default="debug", choices=list(SEVERITY_NUMBER_BY_LEVEL), help="MCP level to opt in to")
     demo.add_argument("--city", default="Lisbon", help="argument passed to the example tool")
+    proxy = commands.add_parser(
+        "proxy",
+        help="run a stdio MCP server command behind a transparent relay that exports its log messages",
+        description="Put this in a host's configuration instead of the server command: the server's traffic "
+        "passes through unchanged and its log messages are exported as configured by the OTEL_* variables.",
+    )
+    proxy.add_argument(
+        "--server-name", metavar="NAME", help="mcp.server.name on every record (default: the name the server reports)"
+    )
+    proxy.add_argument(
+        "--log-level",
+        default=DEFAULT_LOG_LEVEL,
+        choices=list(SEVERITY_NUMBER_BY_LEVEL),
+        help=f"level the proxy asks the server for when the host does not ask (default: {DEFAULT_LOG_LEVEL})",
+    )
+    proxy.add_argument(
+        "--no-log-opt-in",
+        dest="log_opt_in",
+        action="store_false",
+        help="never ask the server for logs: every byte passes unchanged, only logs the host asked for are exported",
+    )
+    proxy.add_argument(
+        "--stderr",
+        dest="export_stderr",
+        action="store_true",
+        help="also export each line of the server's standard error (which still passes through)",
+    )
+    proxy.add_argument(
+        "--flush-timeout",
+        type=float,
+        default=DEFAULT_FLUSH_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="at most this long to export what is left after the server exited "
+        f"(default: {DEFAULT_FLUSH_TIMEOUT_SECONDS:g})",
+    )
+    proxy.add_argument("server_command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGUMENT ...]")
     return parser
 
 
@@ -91,6 +128,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command == "demo":
             text = anyio.run(run_demo, arguments.level, arguments.city)
             print(f"tool result: {text}")
+        if arguments.command == "proxy":
+            server_command = arguments.server_command
+            if server_command[:1] == ["--"]:  # argparse keeps the separator in REMAINDER before 3.13
+                server_command = server_command[1:]
+            return run_proxy(
+                server_command,
+                server_name=arguments.server_name,
+                log_level=arguments.log_level if arguments.log_opt_in else None,
+                export_stderr=arguments.export_stderr,
+                flush_timeout=arguments.flush_timeout,
+            )
     except ConfigurationError as error:
         print(f"mcp-otel: configuration error: {error}", file=sys.stderr)
         return 2

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry._logs import SeverityNumber
@@ -96,8 +96,23 @@ class ConversionLimits:
     max_depth: int = 32
     max_record_bytes: int = 1_048_576
     redacted_keys: frozenset[str] = DEFAULT_REDACTED_KEYS
+    # Keys already checked (non-empty, short, not secret): the fast path's one C-level set test.
+    _checked_keys: set[str] = field(default_factory=set, repr=False, compare=False, hash=False)
+
+    def keys_are_checked(self, mapping: Mapping[Any, Any]) -> bool:
+        checked = self._checked_keys
+        if checked.issuperset(mapping):
+            return True
+        if len(checked) >= _MAX_CHECKED_KEYS:
+            return False
+        for key in mapping:
+            if type(key) is not str or not key or len(key) > self.max_string_length or key.lower() in self.redacted_keys:
+                return False
+        checked.update(mapping)
+        return True
 
 
+_MAX_CHECKED_KEYS = 4_096  # a server choosing endless new keys only loses the fast path
 DEFAULT_LIMITS = ConversionLimits()
 DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
 
@@ -226,11 +241,46 @@ def _is_fastmcp_shape(data: Any) -> bool:
     )
 
 
+def _flat_extra(extra: Mapping[Any, Any], limits: ConversionLimits) -> tuple[dict[str, AnyValue], int] | None:
+    """``extra`` copied as is, with its estimated size, when every key and value needs no conversion.
+
+    The common case (a few short scalar fields under known keys) then costs a set test and one
+    pass of type checks instead of the general walk; anything unusual returns None.
+    """
+    if len(extra) > limits.max_attributes or not limits.keys_are_checked(extra):
+        return None
+    size = 16 * len(extra)
+    for value in extra.values():
+        value_type = type(value)
+        if value_type is str:
+            if len(value) > limits.max_string_length:
+                return None
+            size += len(value)
+        elif value_type is int:
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                return None
+        elif value_type is float:
+            if value - value != 0.0:  # NaN and the infinities
+                return None
+        elif value_type is not bool and value is not None:
+            return None
+    if size > limits.max_record_bytes // 2:
+        return None
+    return dict(extra), size
+
+
 def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> ConvertedMessage:
     """Map an MCP message's ``level`` and ``data`` to severity, body and attributes.
 
     Never raises for any ``level`` or ``data``; see the module docstring for the rules.
     """
+    severity_number = severity_for_level(level)
+    if type(data) is dict and data.keys() == _FASTMCP_KEYS and type(data["msg"]) is str:
+        message, extra = data["msg"], data["extra"]
+        if type(extra) is dict and len(message) <= limits.max_string_length:
+            flat = _flat_extra(extra, limits)
+            if flat is not None and type(level) is str and len(level) <= limits.max_string_length:
+                return ConvertedMessage(severity_number, level, message, flat[0], False, flat[1] + len(message))
     walk = _Walk(limits)
     attributes: dict[str, AnyValue]
     if _is_fastmcp_shape(data):
@@ -248,7 +298,7 @@ def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LI
     else:
         severity_text = None if level is None else _safe_str(level)[: limits.max_string_length]
     return ConvertedMessage(
-        severity_number=severity_for_level(level),
+        severity_number=severity_number,
         severity_text=severity_text,
         body=body,
         attributes=attributes,

@@ -9,6 +9,7 @@ makes it raise into the session; an internal failure is counted and reported thr
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -89,12 +90,6 @@ class _Pipeline:
             )
 
 
-def _field(message: Any, name: str) -> Any:
-    if isinstance(message, Mapping):
-        return message.get(name)
-    return getattr(message, name, None)
-
-
 class OTelLogHandler:
     """An MCP logging callback (``logging_callback=`` / FastMCP's ``log_handler=``) exporting to OTel.
 
@@ -135,6 +130,8 @@ class OTelLogHandler:
             accounting = ExportAccounting()
             provider = build_logger_provider(accounting=accounting)
             self._pipeline = _Pipeline(provider, owns_provider=True, source="environment", accounting=accounting)
+            # Flush at interpreter exit too, within the same bound as an explicit shutdown().
+            atexit.register(self.shutdown)
 
     def bind(self, **attributes: Any) -> OTelLogHandler:
         """A handler on the same pipeline (provider, loggers, counters) adding ``attributes``.
@@ -188,7 +185,8 @@ class OTelLogHandler:
         pipeline.received += 1
         try:
             if self._min_severity:
-                severity = severity_for_level(_field(params, "level"))
+                level = params.get("level") if isinstance(params, Mapping) else getattr(params, "level", None)
+                severity = severity_for_level(level)
                 if severity is not SeverityNumber.UNSPECIFIED and severity.value < self._min_severity:
                     pipeline.filtered += 1
                     return
@@ -198,13 +196,17 @@ class OTelLogHandler:
 
     def _emit(self, pipeline: _Pipeline, params: Any) -> None:
         now = time.time_ns()
-        converted = convert_message(_field(params, "level"), _field(params, "data"), self._limits)
+        if isinstance(params, Mapping):  # the proxy's raw JSON-RPC params
+            level, data, logger_name, meta = (params.get("level"), params.get("data"), params.get("logger"), params.get("_meta"))
+        else:
+            level, data = getattr(params, "level", None), getattr(params, "data", None)
+            logger_name, meta = getattr(params, "logger", None), getattr(params, "meta", None)
+        converted = convert_message(level, data, self._limits)
         attributes = converted.attributes
         if self._attributes:
             attributes.update(self._attributes)
         if converted.truncated:
             attributes[TRUNCATED_ATTRIBUTE] = True
-        logger_name = _field(params, "logger")
         if logger_name is None:
             logger = pipeline.default_logger
         else:
@@ -214,7 +216,6 @@ class OTelLogHandler:
                 attributes[LOGGER_NAME_ATTRIBUTE] = scope_name
         if pipeline.accounting is not None:
             pipeline.accounting.next_record_size = converted.estimated_size
-        meta = _field(params, "meta") if not isinstance(params, Mapping) else params.get("_meta")
         context = _trace_context_from_meta(meta) if meta else None
         logger.emit(
             timestamp=now,

@@ -1,0 +1,263 @@
+"""Never stall, never lose silently, bounded memory, recovery, and untrusted input survived.
+
+Timing targets (p99 per call, overhead against the SDK) are shown by ``bench/bench_handler.py``;
+these tests assert behaviour: counts, delivery, bounds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+from mcp_otel import OTelLogHandler
+from mcp_otel.accounting import DEFAULT_MAX_QUEUED_BYTES
+from mcp_otel.conversion import (
+    NESTING_LIMIT_MARKER,
+    REDACTION_MARKER,
+    SIZE_LIMIT_MARKER,
+    TRUNCATED_ATTRIBUTE,
+    ConversionLimits,
+    convert_message,
+)
+from mcp_otel.pipeline import DEFAULT_MAX_QUEUE_SIZE
+from tests.conftest import REPOSITORY
+from tests.support.otlp_receiver import OTLPReceiver, ReceiverProcess, free_port
+
+
+def _message(index: int, level: str = "info") -> SimpleNamespace:
+    return SimpleNamespace(level=level, logger="burst", data={"msg": f"record {index}", "extra": {"index": index}})
+
+
+def test_burst_of_20000_arrives_whole_at_default_settings(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_BLRP_SCHEDULE_DELAY")  # the SDK's default batching, as a user has it
+    handler = OTelLogHandler()
+    for index in range(20_000):
+        handler.handle(_message(index))
+    handler.shutdown(timeout_millis=60_000)
+    records = receiver.wait_for_records(20_000, timeout=60)
+    assert sorted(record.attributes["index"] for record in records) == list(range(20_000))
+    stats = handler.stats()
+    assert stats["exported"] == 20_000
+    assert stats["dropped"] == {"queue_full": 0, "export_failed": 0, "shutdown": 0, "internal_error": 0}
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """A TCP port that accepts connections into its backlog and never reads or answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+@pytest.mark.parametrize("outage", ["down", "silent listener", "never answers"])
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+@pytest.mark.anyio
+async def test_outage_never_raises_counts_every_drop_and_shutdown_is_bounded(
+    protocol: str, outage: str, silent_listener: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    stuck = OTLPReceiver(protocol, respond="never")  # type: ignore[arg-type]
+    stuck.start()
+    port = {"down": free_port(), "silent listener": silent_listener, "never answers": stuck.port}[outage]
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OTEL_BLRP_MAX_QUEUE_SIZE", "1000")
+    handler = OTelLogHandler()
+    for index in range(10_000):
+        await handler(_message(index))
+    started = time.monotonic()
+    handler.shutdown(timeout_millis=1_000)
+    shutdown_seconds = time.monotonic() - started
+    stuck.stop()
+    stats = handler.stats()
+    assert stats["received"] == 10_000
+    assert stats["exported"] == 0
+    assert sum(stats["dropped"].values()) == 10_000  # every record accounted for, none silently
+    assert stats["dropped"]["queue_full"] >= 10_000 - 1_000 - 512
+    assert shutdown_seconds < 1.5  # the documented bound is timeout_millis
+    summaries = [r for r in caplog.records if r.name == "mcp_otel" and "dropped so far" in r.getMessage()]
+    assert 1 <= len(summaries) <= 2  # one on the first drop, one final at shutdown
+    assert not [r for r in caplog.records if "Queue full" in r.getMessage()]
+
+
+def test_collector_down_at_start_then_up_delivers_held_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "30")  # retries span the collector's start
+    monkeypatch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "200")
+    handler = OTelLogHandler()
+    for index in range(50):
+        handler.handle(_message(index))
+    time.sleep(0.5)  # the first export is already failing and retrying
+    with ReceiverProcess("grpc", tmp_path / "records.jsonl", port=port) as collector:
+        handler.shutdown(timeout_millis=30_000)
+        records = collector.wait_for_count(50, timeout=30)
+    assert sorted(record["attributes"]["index"] for record in records) == list(range(50))
+
+
+def test_collector_killed_mid_stream_and_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ReceiverProcess("grpc", tmp_path / "records.jsonl") as collector:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2")
+        handler = OTelLogHandler()
+        for index in range(100):
+            handler.handle(_message(index))
+        handler.force_flush(timeout_millis=10_000)
+        collector.wait_for_count(100)
+        collector.kill()
+        for index in range(100, 200):
+            handler.handle(_message(index))  # the collector is gone: no exception, no stall
+        time.sleep(1.0)
+        collector.restart()
+        for index in range(200, 300):
+            handler.handle(_message(index))
+        handler.shutdown(timeout_millis=10_000)
+        delivered = {record["attributes"]["index"] for record in collector.wait_for_count(200, timeout=20)}
+    assert set(range(100)) | set(range(200, 300)) <= delivered
+    stats = handler.stats()
+    assert stats["exported"] + sum(stats["dropped"].values()) == 300
+    assert stats["exported"] == len(delivered)
+
+
+# A child process, so the peak RSS belongs to this workload alone.
+MEMORY_WORKLOAD = textwrap.dedent(
+    """
+    import resource, sys
+    from types import SimpleNamespace
+    from mcp_otel import OTelLogHandler
+    handler = OTelLogHandler()
+    payload_length = int(sys.argv[1])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for index in range(200_000):
+        handler.handle(SimpleNamespace(level="info", logger="memory", data={
+            "msg": f"{index} " + "x" * payload_length, "extra": {"index": index, "tag": "t" * 40}}))
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    dropped = handler.stats()["dropped"]
+    print((after - before) // 1024, dropped["queue_full"] + dropped["export_failed"])
+    """
+)
+DOCUMENTED_MEMORY_BOUND_MIB = 192
+
+
+@pytest.mark.parametrize("payload_length", [100, 2_000, 20_000])
+def test_memory_stays_bounded_without_a_collector(payload_length: int) -> None:
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    environment.update(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}", OTEL_EXPORTER_OTLP_TIMEOUT="1")
+    completed = subprocess.run(
+        [sys.executable, "-c", MEMORY_WORKLOAD, str(payload_length)],
+        env=environment, capture_output=True, text=True, timeout=300, cwd=REPOSITORY,
+    )
+    assert completed.returncode == 0, completed.stderr
+    growth_mib, dropped = (int(field) for field in completed.stdout.split())
+    print(f"payload {payload_length}: peak RSS growth {growth_mib} MiB, dropped {dropped}")
+    assert growth_mib < DOCUMENTED_MEMORY_BOUND_MIB
+    assert dropped >= 200_000 - DEFAULT_MAX_QUEUE_SIZE - 1_024  # the queue held the rest
+
+
+def test_memory_bound_constants_are_the_documented_ones() -> None:
+    readme = (REPOSITORY / "README.md").read_text()
+    assert f"{DEFAULT_MAX_QUEUE_SIZE:,} records" in readme
+    assert f"{DEFAULT_MAX_QUEUED_BYTES // 2**20} MiB" in readme
+    assert f"{DOCUMENTED_MEMORY_BOUND_MIB} MiB" in readme
+
+
+SMALL_LIMITS = ConversionLimits(max_string_length=10, max_attributes=3, max_depth=2, max_record_bytes=200)
+
+CAP_ROWS: list[tuple[str, Any, Any, dict[str, Any], bool]] = [
+    ("body string cut", "x" * 50, "x" * 10, {}, True),
+    ("extra string cut", {"msg": "m", "extra": {"k": "y" * 50}}, "m", {"k": "y" * 10}, True),
+    ("attribute count cut", {"msg": "m", "extra": {f"k{i}": i for i in range(5)}}, "m", {"k0": 0, "k1": 1, "k2": 2}, True),
+    ("depth cut", {"a": {"b": {"c": 1}}}, {"a": {"b": NESTING_LIMIT_MARKER}}, {}, True),
+    ("size cut", [f"{i:09d}" for i in range(40)], None, {}, True),
+    ("within every cap", {"msg": "ok", "extra": {"a": 1}}, "ok", {"a": 1}, False),
+    ("secret redacted, any case", {"msg": "m", "extra": {"Password": "hunter2", "user": "ana"}}, "m",
+     {"Password": REDACTION_MARKER, "user": "ana"}, False),
+    ("nested secret redacted", {"msg": "m", "extra": {"auth": {"api_key": "k", "token": ["t"]}}}, "m",
+     {"auth": {"api_key": REDACTION_MARKER, "token": REDACTION_MARKER}}, False),
+]
+
+
+@pytest.mark.parametrize(("data", "body", "attributes", "truncated"), [row[1:] for row in CAP_ROWS], ids=[row[0] for row in CAP_ROWS])
+def test_caps_and_redaction(data: Any, body: Any, attributes: dict[str, Any], truncated: bool) -> None:
+    converted = convert_message("info", data, SMALL_LIMITS)
+    if body is not None:
+        assert converted.body == body
+    else:
+        assert SIZE_LIMIT_MARKER in converted.body  # type: ignore[operator]
+    assert converted.attributes == attributes
+    assert converted.truncated is truncated
+
+
+def test_truncation_is_marked_on_the_exported_record(receiver: OTLPReceiver) -> None:
+    handler = OTelLogHandler(limits=SMALL_LIMITS)
+    handler.handle(SimpleNamespace(level="info", logger=None, data="z" * 100))
+    handler.shutdown()
+    (record,) = receiver.wait_for_records(1)
+    assert record.body == "z" * 10
+    assert record.attributes == {TRUNCATED_ATTRIBUTE: True}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(max_size=64),
+    lambda children: st.lists(children, max_size=8)
+    | st.dictionaries(st.text(max_size=10) | st.integers() | st.none(), children, max_size=8)
+    | st.tuples(children, children),
+    max_leaves=60,
+)
+levels = st.sampled_from(["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]) | st.text() | st.none() | st.integers()
+
+
+def _deep(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    level=levels,
+    data=json_values | st.builds(lambda m, e: {"msg": m, "extra": e}, st.text(), st.dictionaries(st.text(), json_values) | st.none())
+    | st.integers(min_value=0, max_value=3_000).map(_deep) | st.integers(min_value=0, max_value=200_000).map(lambda n: "h" * n),
+    logger=st.none() | st.text() | st.integers(),
+)
+def test_hostile_input_never_raises_and_always_emits_a_valid_record(level: Any, data: Any, logger: Any) -> None:
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    handler = OTelLogHandler(logger_provider=provider)
+    handler.handle(SimpleNamespace(level=level, logger=logger, data=data))
+    (record,) = exporter.get_finished_logs()
+    assert handler.stats()["dropped"]["internal_error"] == 0
+    encode_logs([record]).SerializeToString()  # what the OTLP exporters do: must not fail
+    provider.shutdown()
+
+
+def test_exporter_headers_never_appear_in_logs_or_repr(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20s3cr3t-t0ken")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    handler = OTelLogHandler()
+    handler.handle(_message(1))
+    handler.shutdown(timeout_millis=3_000)
+    assert "s3cr3t" not in repr(handler)
+    assert "s3cr3t" not in str(handler.stats())
+    assert "s3cr3t" not in caplog.text
