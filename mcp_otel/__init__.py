@@ -52,14 +52,27 @@ from mcp_otel.conversion import (
 )
 from mcp_otel.handler import OTelLogHandler
 from mcp_otel.pipeline import ConfigurationError, build_logger_provider
-from mcp_otel.server import send_log, trace_meta
-from mcp_otel.session import (
-    bind_session,
-    connect_client,
-    connect_fastmcp,
-    connect_session,
-    session_attributes,
-)
+
+# The session and server helpers import the mcp SDK (about 0.65 s); the proxy, which starts
+# with every server a host launches, needs neither, so they load on first use.
+_LAZY_NAMES = {
+    "send_log": "mcp_otel.server",
+    "trace_meta": "mcp_otel.server",
+    "bind_session": "mcp_otel.session",
+    "connect_client": "mcp_otel.session",
+    "connect_fastmcp": "mcp_otel.session",
+    "connect_session": "mcp_otel.session",
+    "session_attributes": "mcp_otel.session",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'mcp_otel' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)
 
 __all__ = [
     "SEVERITY_NUMBER_BY_LEVEL",

@@ -1,4 +1,4 @@
-"""The ``mcp-otel`` command: ``demo`` (and ``--version``).
+"""The ``mcp-otel`` command: ``demo``, ``proxy`` (see ``mcp_otel.proxy``) and ``--version``.
 
 Everything the command prints goes to standard output only in ``demo``; errors go to standard
 error with exit status 2, naming the variable at fault for a configuration error.

@@ -615,8 +615,8 @@ def run_proxy(
     def forward(signal_number: int, frame: Any) -> None:
         try:
             child.send_signal(signal_number)
-        except OSError:
-            pass  # already gone
+        except (OSError, ValueError):
+            pass  # already gone, or a signal this platform cannot send (Windows sends only SIGTERM)
 
     for name in ("SIGTERM", "SIGINT", "SIGHUP"):
         if hasattr(signal, name):
