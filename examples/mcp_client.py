@@ -15,27 +15,14 @@ import sys
 
 import anyio
 from mcp import Client, StdioServerParameters
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
-from opentelemetry.sdk.resources import Resource
 
 from mcp_otel import OTelLogHandler
-from mcp_otel.console import ReadableConsoleExporter
-from mcp_otel.pipeline import endpoint_is_configured
-
-
-def printing_provider() -> LoggerProvider | None:
-    """None (the handler builds its pipeline from OTEL_*) when an endpoint is set, else one that prints."""
-    if endpoint_is_configured():
-        return None
-    provider = LoggerProvider(resource=Resource.create())
-    provider.add_log_record_processor(SimpleLogRecordProcessor(ReadableConsoleExporter()))
-    return provider
+from mcp_otel.console import printing_provider_unless_configured
 
 
 async def main() -> None:
     server = StdioServerParameters(command=sys.executable, args=["-m", "mcp_otel.demo_server", "--name", "weather"])
-    with OTelLogHandler(printing_provider(), attributes={"mcp.server.name": "weather"}) as handler:
+    with OTelLogHandler(printing_provider_unless_configured(), attributes={"mcp.server.name": "weather"}) as handler:
         async with Client(server, logging_callback=handler, log_level="debug") as client:
             result = await client.call_tool("log_all_levels", {"city": "Lisbon"})
     print("tool result:", result.content[0].text)  # type: ignore[union-attr]

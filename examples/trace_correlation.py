@@ -17,30 +17,18 @@ from pathlib import Path
 
 import anyio
 from mcp import Client, StdioServerParameters
-from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from mcp_otel import OTelLogHandler
-from mcp_otel.console import ReadableConsoleExporter
-from mcp_otel.pipeline import endpoint_is_configured
-
-
-def printing_provider() -> LoggerProvider | None:
-    """None (the handler builds its pipeline from OTEL_*) when an endpoint is set, else one that prints."""
-    if endpoint_is_configured():
-        return None
-    provider = LoggerProvider(resource=Resource.create())
-    provider.add_log_record_processor(SimpleLogRecordProcessor(ReadableConsoleExporter()))
-    return provider
+from mcp_otel.console import printing_provider_unless_configured
 
 
 async def main() -> int:
     tracer = TracerProvider().get_tracer("weather-agent")
     server = StdioServerParameters(command=sys.executable, args=[str(Path(__file__).with_name("traced_server.py"))])
     exported = InMemoryLogRecordExporter()  # a copy of every record, to compare trace ids below
-    with OTelLogHandler(printing_provider(), attributes={"mcp.server.name": "traced-weather"}) as handler:
+    with OTelLogHandler(printing_provider_unless_configured(), attributes={"mcp.server.name": "traced-weather"}) as handler:
         handler.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(exported))
         async with Client(server, logging_callback=handler, log_level="debug") as client:
             with tracer.start_as_current_span("ask for the forecast") as span:

@@ -16,24 +16,11 @@ import sys
 
 import anyio
 from mcp import Client, StdioServerParameters
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
-from opentelemetry.sdk.resources import Resource
 
 from mcp_otel import OTelLogHandler
-from mcp_otel.console import ReadableConsoleExporter
-from mcp_otel.pipeline import endpoint_is_configured
+from mcp_otel.console import printing_provider_unless_configured
 
 SERVERS = {"weather-lisbon": "Lisbon", "weather-oslo": "Oslo"}  # server name -> city it reports on
-
-
-def printing_provider() -> LoggerProvider | None:
-    """None (the handler builds its pipeline from OTEL_*) when an endpoint is set, else one that prints."""
-    if endpoint_is_configured():
-        return None
-    provider = LoggerProvider(resource=Resource.create())
-    provider.add_log_record_processor(SimpleLogRecordProcessor(ReadableConsoleExporter()))
-    return provider
 
 
 async def call_server(handler: OTelLogHandler, name: str, city: str) -> None:
@@ -45,7 +32,7 @@ async def call_server(handler: OTelLogHandler, name: str, city: str) -> None:
 
 
 async def main() -> None:
-    with OTelLogHandler(printing_provider()) as handler:
+    with OTelLogHandler(printing_provider_unless_configured()) as handler:
         async with anyio.create_task_group() as task_group:
             for name, city in SERVERS.items():
                 task_group.start_soon(call_server, handler, name, city)

@@ -16,22 +16,11 @@ import anyio
 from mcp_otel._version import __version__
 from mcp_otel.conversion import SEVERITY_NUMBER_BY_LEVEL
 from mcp_otel.handler import OTelLogHandler
-from mcp_otel.pipeline import ConfigurationError, endpoint_is_configured
+from mcp_otel.console import printing_provider_unless_configured
+from mcp_otel.pipeline import ConfigurationError
 from mcp_otel.proxy import DEFAULT_FLUSH_TIMEOUT_SECONDS, DEFAULT_LOG_LEVEL, run_proxy
 
 __all__ = ["main", "run_demo"]
-
-
-def _terminal_provider() -> object:
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
-    from opentelemetry.sdk.resources import Resource
-
-    from mcp_otel.console import ReadableConsoleExporter
-
-    provider = LoggerProvider(resource=Resource.create())
-    provider.add_log_record_processor(SimpleLogRecordProcessor(ReadableConsoleExporter()))
-    return provider
 
 
 async def run_demo(level: str = "debug", city: str = "Lisbon") -> str:
@@ -42,7 +31,7 @@ async def run_demo(level: str = "debug", city: str = "Lisbon") -> str:
     """
     from mcp import StdioServerParameters
 
-    provider = None if endpoint_is_configured() else _terminal_provider()
+    provider = printing_provider_unless_configured()
     server = StdioServerParameters(command=sys.executable, args=["-m", "mcp_otel.demo_server"])
     with OTelLogHandler(logger_provider=provider, min_level=level) as handler:
         try:

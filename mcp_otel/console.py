@@ -11,10 +11,13 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult, SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
 
-__all__ = ["ReadableConsoleExporter", "format_record"]
+from mcp_otel.pipeline import endpoint_is_configured
+
+__all__ = ["ReadableConsoleExporter", "format_record", "printing_provider_unless_configured"]
 
 
 def _json(value: object) -> str:
@@ -50,3 +53,16 @@ class ReadableConsoleExporter(LogRecordExporter):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
+
+
+def printing_provider_unless_configured() -> LoggerProvider | None:
+    """None when ``OTEL_*`` names a destination, else a provider printing one line per record.
+
+    For demos and examples: pass the result as ``OTelLogHandler(logger_provider=...)``; None
+    lets the handler build its pipeline from the environment as usual.
+    """
+    if endpoint_is_configured():
+        return None
+    provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(ReadableConsoleExporter()))
+    return provider
