@@ -46,6 +46,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -126,9 +127,12 @@ def _reencode(message: Any, line: bytes) -> bytes:
     """``message`` as one compact JSON line ending the way ``line`` ended."""
     ending = line[len(line.rstrip(b"\r\n")) :]
     try:
-        encoded = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape: keep it escaped
-        encoded = json.dumps(message, separators=(",", ":")).encode("ascii")
+        try:
+            encoded = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape: keep it escaped
+            encoded = json.dumps(message, separators=(",", ":"), allow_nan=False).encode("ascii")
+    except ValueError:  # 1e999 parsed as infinity has no JSON spelling: relay the line as it came
+        return line
     return encoded + ending
 
 
@@ -205,6 +209,9 @@ class ProxySession:
         self._own_request_id = f"mcp-otel-proxy-{uuid.uuid4().hex}"
         self._own_request_id_bytes = self._own_request_id.encode()
         self._own_request_sent = False
+        self._own_answer_seen = False
+        # Set when the answer came, or when the relay stopped waiting for it (then a late answer
+        # is still swallowed, but no further host line waits).
         self.own_request_answered = threading.Event()
         self.initialize_answered = threading.Event()
         self._message_handler = handler
@@ -248,7 +255,7 @@ class ProxySession:
         if method == "notifications/initialized" and "id" not in message:
             # The initialize answer says whether the server declares logging. A host should wait
             # for it before this notification; one that pipelines is held here until it came.
-            if self._initialize_ids:
+            if self._initialize_ids and self._log_level is not None:
                 self.initialize_answered.wait(SET_LEVEL_ANSWER_TIMEOUT_SECONDS)
             own_request = self._own_set_level_request()
             return [line] if own_request is None else [line, own_request]
@@ -314,6 +321,7 @@ class ProxySession:
                     self._message_handler.handle(params)
             elif method is None and "id" in message:
                 if message is parsed and self._own_request_sent and message["id"] == self._own_request_id:
+                    self._own_answer_seen = True
                     self._own_request_answer(message)
                     return None
                 self._learn_from_response(message)
@@ -322,7 +330,7 @@ class ProxySession:
     def _server_line_may_matter(self, line: bytes) -> bool:
         if _mentions(line, _LOG_NOTIFICATION):
             return True
-        if self.own_request_pending() and self._own_request_id_bytes in line:
+        if self._own_request_sent and not self._own_answer_seen and self._own_request_id_bytes in line:
             return True
         if self._initialize_ids and _mentions(line, _RESPONSE_MEMBERS):
             return True
@@ -410,6 +418,9 @@ def _lines(fd: int) -> Iterator[bytes]:
     while True:
         try:
             chunk = os.read(fd, _READ_SIZE)
+        except BlockingIOError:  # a host that handed over a non-blocking pipe: wait for data
+            select.select([fd], [], [])
+            continue
         except OSError:  # the other end vanished in a way that is not a clean EOF
             chunk = b""
         if not chunk:
@@ -463,8 +474,8 @@ def _relay_host_to_server(session: ProxySession, host_fd: int, child_stdin: Any,
                     _write_all(child_fd, piece)
             except OSError:
                 return  # the server closed its input or exited: nothing more can reach it
-            if session.own_request_pending():
-                session.own_request_answered.wait(SET_LEVEL_ANSWER_TIMEOUT_SECONDS)
+            if session.own_request_pending() and not session.own_request_answered.wait(SET_LEVEL_ANSWER_TIMEOUT_SECONDS):
+                session.own_request_answered.set()  # waited once; later lines do not wait again
     finally:
         try:
             child_stdin.close()  # end of the host's input is end of the server's input

@@ -40,6 +40,7 @@ from mcp_otel.proxy import (
     LOG_LEVEL_META_KEY,
     PROTOCOL_VERSION_META_KEY,
     SERVER_INFO_META_KEY,
+    SET_LEVEL_ANSWER_TIMEOUT_SECONDS,
     ProxySession,
     level_of_stderr_line,
 )
@@ -305,6 +306,40 @@ def test_legacy_opt_in_adds_only_its_request_and_the_logs_it_asked_for(tmp_path:
     expected = direct.stdout.replace(b'"sent 0 of 4"', b'"sent 2 of 4"')
     assert [line for line in proxied_lines if line not in added] == _records_of(expected)
     assert b"mcp-otel-proxy-" not in proxied.stdout
+
+
+def test_an_unanswered_set_level_is_waited_for_once_not_per_line() -> None:
+    host_lines = [
+        b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}\n',
+        b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n',
+        *(b'{"jsonrpc":"2.0","id":%d,"method":"ping"}\n' % number for number in range(2, 6)),
+    ]
+    started = time.monotonic()
+    proxied = _run(_proxied([STRICT_SERVER, "--ignore-set-level"]), b"".join(host_lines), _environment())
+    elapsed = time.monotonic() - started
+    assert proxied.returncode == 0, proxied.stderr.decode()
+    answered_ids = [json.loads(line)["id"] for line in _records_of(proxied.stdout)]
+    assert answered_ids == [1, 2, 3, 4, 5]
+    # One wait of SET_LEVEL_ANSWER_TIMEOUT_SECONDS in all; waiting per line would take four.
+    assert elapsed < 2 * SET_LEVEL_ANSWER_TIMEOUT_SECONDS + 2
+
+
+def test_no_log_opt_in_never_holds_a_pipelined_initialized() -> None:
+    session = _session(None)
+    session.from_host(b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n')
+    started = time.monotonic()
+    initialized = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+    assert session.from_host(initialized) == [initialized]  # the initialize answer has not come
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_line_that_cannot_be_re_encoded_passes_unchanged() -> None:
+    session = _session()
+    session.from_host(b'{"jsonrpc":"2.0","id":0,"method":"server/discover","params":{"_meta":{'
+                      b'"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}\n')
+    huge = (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"x":1e999},'
+            b'"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}\n')
+    assert session.from_host(huge) == [huge]  # 1e999 has no JSON spelling once parsed
 
 
 def test_fast_pipelined_stream_passes_byte_for_byte(http_receiver: OTLPReceiver) -> None:

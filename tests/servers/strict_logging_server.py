@@ -9,8 +9,9 @@ Written without an SDK so that it runs the same under mcp 1.x and 2.x, handles o
 time and answers strictly in order, and writes its own JSON spelling (spaces after separators,
 raw UTF-8): a proxied session and a direct one can be compared byte for byte.
 
-``python strict_logging_server.py [--name NAME] [--record FILE]``; ``--record`` appends every
-line received, byte for byte, to FILE. ``server/discover`` is answered "method not found" (this
+``python strict_logging_server.py [--name NAME] [--record FILE] [--ignore-set-level]``;
+``--record`` appends every line received, byte for byte, to FILE; ``--ignore-set-level`` makes a
+broken server that never answers ``logging/setLevel``. ``server/discover`` is answered "method not found" (this
 is a legacy-only server, and mcp 2.x's client then falls back to ``initialize``). JSON-RPC
 batches get a batch answer. Tools:
 
@@ -72,9 +73,10 @@ class MethodError(Exception):
 
 
 class StrictServer:
-    def __init__(self, name: str, output: BinaryIO) -> None:
+    def __init__(self, name: str, output: BinaryIO, ignore_set_level: bool = False) -> None:
         self.name = name
         self.output = output
+        self.ignore_set_level = ignore_set_level
         self.level: str | None = None  # none until logging/setLevel: no log messages at all
 
     def write(self, message: Any) -> None:
@@ -101,6 +103,8 @@ class StrictServer:
             return None  # a response, or junk: nothing to answer
         if "id" not in message:
             return None  # notifications (initialized, cancelled, ...) need no answer
+        if self.ignore_set_level and message["method"] == "logging/setLevel":
+            return None  # a broken server: never answers this request
         try:
             result = self.call(message["method"], message.get("params") or {})
         except MethodError as error:
@@ -159,8 +163,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="strict-logging-server")
     parser.add_argument("--record", help="append every received line, byte for byte, to this file")
+    parser.add_argument("--ignore-set-level", action="store_true", help="never answer logging/setLevel")
     arguments = parser.parse_args()
-    server = StrictServer(arguments.name, sys.stdout.buffer)
+    server = StrictServer(arguments.name, sys.stdout.buffer, arguments.ignore_set_level)
     record = open(arguments.record, "ab") if arguments.record else None  # noqa: SIM115 - lives as long as the server
     for line in iter(sys.stdin.buffer.readline, b""):
         if record is not None:
