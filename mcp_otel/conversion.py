@@ -96,23 +96,30 @@ class ConversionLimits:
     max_depth: int = 32
     max_record_bytes: int = 1_048_576
     redacted_keys: frozenset[str] = DEFAULT_REDACTED_KEYS
-    # Keys already checked (non-empty, short, not secret): the fast path's one C-level set test.
-    _checked_keys: set[str] = field(default_factory=set, repr=False, compare=False, hash=False)
+    # Keys already checked (short, non-empty, not secret): the fast path's one C-level set test.
+    # A memo, not configuration: each ConversionLimits (replace() included) starts empty.
+    _checked_keys: set[str] = field(default_factory=set, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # Keys are compared in lower case, so the configured names are too.
+        object.__setattr__(self, "redacted_keys", frozenset(key.lower() for key in self.redacted_keys))
 
     def keys_are_checked(self, mapping: Mapping[Any, Any]) -> bool:
+        """Whether every key of ``mapping`` is a short, non-empty, non-secret string."""
         checked = self._checked_keys
         if checked.issuperset(mapping):
             return True
         if len(checked) >= _MAX_CHECKED_KEYS:
             return False
         for key in mapping:
-            if type(key) is not str or not key or len(key) > self.max_string_length or key.lower() in self.redacted_keys:
+            if type(key) is not str or not 0 < len(key) <= _MAX_CHECKED_KEY_LENGTH or key.lower() in self.redacted_keys:
                 return False
         checked.update(mapping)
         return True
 
 
 _MAX_CHECKED_KEYS = 4_096  # a server choosing endless new keys only loses the fast path
+_MAX_CHECKED_KEY_LENGTH = 64  # so the memo holds at most 256 KiB of keys
 DEFAULT_LIMITS = ConversionLimits()
 DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
 
@@ -178,7 +185,7 @@ def _convert(value: Any, depth_left: int, walk: _Walk) -> AnyValue:
     if value_type is bool or value is None:
         return value  # type: ignore[no-any-return]
     if value_type is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else walk.string(str(value))  # type: ignore[no-any-return]
+        return value if _INT64_MIN <= value <= _INT64_MAX else walk.string(_int_text(value))  # type: ignore[no-any-return]
     if value_type is float:
         return value if math.isfinite(value) else _non_finite_name(value)  # type: ignore[no-any-return]
     if isinstance(value, (bytes, bytearray)):
@@ -219,6 +226,13 @@ def _convert_mapping(
     return converted
 
 
+def _int_text(number: int) -> str:
+    try:
+        return str(number)
+    except ValueError:  # past Python's int-to-str digit limit (4,300 digits by default)
+        return f"<integer of {number.bit_length()} bits>"
+
+
 def _non_finite_name(number: float) -> str:
     if math.isnan(number):
         return "NaN"
@@ -241,30 +255,35 @@ def _is_fastmcp_shape(data: Any) -> bool:
     )
 
 
-def _flat_extra(extra: Mapping[Any, Any], limits: ConversionLimits) -> tuple[dict[str, AnyValue], int] | None:
-    """``extra`` copied as is, with its estimated size, when every key and value needs no conversion.
+def _flat_extra(extra: dict[Any, Any], limits: ConversionLimits, size: int) -> tuple[dict[str, AnyValue], int] | None:
+    """``extra`` copied as is, with the record's estimated size, when nothing in it needs converting.
 
     The common case (a few short scalar fields under known keys) then costs a set test and one
-    pass of type checks instead of the general walk; anything unusual returns None.
+    pass of type checks instead of the general walk. The size is counted exactly as the walk
+    counts it (``size`` arrives holding the body's), and a record that would reach the size cap
+    goes the general way, so both paths give the same record. Anything unusual returns None.
     """
     if len(extra) > limits.max_attributes or not limits.keys_are_checked(extra):
         return None
-    size = 16 * len(extra)
-    for value in extra.values():
+    for key, value in extra.items():
         value_type = type(value)
         if value_type is str:
             if len(value) > limits.max_string_length:
                 return None
-            size += len(value)
+            size += len(key) + 8 + len(value)
         elif value_type is int:
             if not _INT64_MIN <= value <= _INT64_MAX:
                 return None
+            size += len(key) + 16
         elif value_type is float:
             if value - value != 0.0:  # NaN and the infinities
                 return None
-        elif value_type is not bool and value is not None:
+            size += len(key) + 16
+        elif value_type is bool or value is None:
+            size += len(key) + 16
+        else:
             return None
-    if size > limits.max_record_bytes // 2:
+    if size >= limits.max_record_bytes:
         return None
     return dict(extra), size
 
@@ -275,15 +294,16 @@ def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LI
     Never raises for any ``level`` or ``data``; see the module docstring for the rules.
     """
     severity_number = severity_for_level(level)
-    if type(data) is dict and data.keys() == _FASTMCP_KEYS and type(data["msg"]) is str:
-        message, extra = data["msg"], data["extra"]
-        if type(extra) is dict and len(message) <= limits.max_string_length:
-            flat = _flat_extra(extra, limits)
-            if flat is not None and type(level) is str and len(level) <= limits.max_string_length:
-                return ConvertedMessage(severity_number, level, message, flat[0], False, flat[1] + len(message))
+    fastmcp_shape = _is_fastmcp_shape(data)
+    if fastmcp_shape and type(data["extra"]) is dict and type(level) is str:
+        message = data["msg"]
+        if len(message) <= limits.max_string_length and len(level) <= limits.max_string_length:
+            flat = _flat_extra(data["extra"], limits, len(message))
+            if flat is not None:
+                return ConvertedMessage(severity_number, level, message, flat[0], False, flat[1])
     walk = _Walk(limits)
     attributes: dict[str, AnyValue]
-    if _is_fastmcp_shape(data):
+    if fastmcp_shape:
         body: AnyValue = walk.string(data["msg"])
         extra = data["extra"]
         attributes = _convert_mapping(extra, limits.max_depth, walk, limits.max_attributes) if extra else {}

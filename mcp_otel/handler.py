@@ -44,6 +44,7 @@ DEFAULT_SCOPE_NAME = "mcp_otel"
 # A server chooses logger names freely; the SDK caches one Logger per name forever. Past this
 # many distinct names, records use the default scope and carry the name in an attribute.
 MAX_SCOPE_NAMES = 256
+MAX_SCOPE_NAME_LENGTH = 256  # longer logger names are cut (and the record marked truncated)
 DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5_000
 LOGGER_NAME_ATTRIBUTE = "mcp_otel.logger"
 
@@ -81,13 +82,33 @@ class _Pipeline:
         return logger
 
     def record_failure(self, error: BaseException) -> None:
-        self.failed += 1
-        if self.failed == 1:
+        with self.lock:
+            self.failed += 1
+            first = self.failed == 1
+        if first:
             _internal_log.error(
                 "mcp_otel: converting or emitting an MCP log message failed; the message was dropped. "
-                "Further failures are only counted (handler.stats()['failed']).",
+                "Further failures are only counted (handler.stats()['dropped']['internal_error']).",
                 exc_info=error,
             )
+
+    def shutdown(self, timeout_millis: float) -> None:
+        """Flush, then shut down the provider if this pipeline built it; bounded; idempotent."""
+        with self.lock:
+            if self.is_shut_down:
+                return
+            self.is_shut_down = True
+        if self.owns_provider:
+            atexit.unregister(self.shutdown_at_exit)
+            _run_bounded(self.provider.shutdown, timeout_millis)  # the batch processor flushes first
+        else:
+            _run_bounded(self.provider.force_flush, timeout_millis)
+        if self.accounting is not None:
+            self.accounting.is_shut_down = True
+            self.accounting.report_drops()
+
+    def shutdown_at_exit(self) -> None:
+        self.shutdown(DEFAULT_SHUTDOWN_TIMEOUT_MILLIS)
 
 
 class OTelLogHandler:
@@ -130,8 +151,9 @@ class OTelLogHandler:
             accounting = ExportAccounting()
             provider = build_logger_provider(accounting=accounting)
             self._pipeline = _Pipeline(provider, owns_provider=True, source="environment", accounting=accounting)
-            # Flush at interpreter exit too, within the same bound as an explicit shutdown().
-            atexit.register(self.shutdown)
+            # Flush at interpreter exit too, within the same bound as an explicit shutdown()
+            # (which unregisters this, so a shut-down pipeline is not kept alive).
+            atexit.register(self._pipeline.shutdown_at_exit)
 
     def bind(self, **attributes: Any) -> OTelLogHandler:
         """A handler on the same pipeline (provider, loggers, counters) adding ``attributes``.
@@ -182,50 +204,69 @@ class OTelLogHandler:
         pipeline = self._pipeline
         if pipeline is None or pipeline.is_shut_down:
             return
-        pipeline.received += 1
+        with pipeline.lock:
+            pipeline.received += 1
         try:
+            if isinstance(params, Mapping):  # the proxy's raw JSON-RPC params
+                level, data, logger_name, meta = (
+                    params.get("level"), params.get("data"), params.get("logger"), params.get("_meta")
+                )
+            else:
+                level, data = getattr(params, "level", None), getattr(params, "data", None)
+                logger_name, meta = getattr(params, "logger", None), getattr(params, "meta", None)
             if self._min_severity:
-                level = params.get("level") if isinstance(params, Mapping) else getattr(params, "level", None)
                 severity = severity_for_level(level)
                 if severity is not SeverityNumber.UNSPECIFIED and severity.value < self._min_severity:
-                    pipeline.filtered += 1
+                    with pipeline.lock:
+                        pipeline.filtered += 1
                     return
-            self._emit(pipeline, params)
+            self._emit(pipeline, level, data, logger_name, meta)
         except Exception as error:
             pipeline.record_failure(error)
 
-    def _emit(self, pipeline: _Pipeline, params: Any) -> None:
+    def _emit(self, pipeline: _Pipeline, level: Any, data: Any, logger_name: Any, meta: Any) -> None:
         now = time.time_ns()
-        if isinstance(params, Mapping):  # the proxy's raw JSON-RPC params
-            level, data, logger_name, meta = (params.get("level"), params.get("data"), params.get("logger"), params.get("_meta"))
-        else:
-            level, data = getattr(params, "level", None), getattr(params, "data", None)
-            logger_name, meta = getattr(params, "logger", None), getattr(params, "meta", None)
         converted = convert_message(level, data, self._limits)
         attributes = converted.attributes
         if self._attributes:
             attributes.update(self._attributes)
-        if converted.truncated:
-            attributes[TRUNCATED_ATTRIBUTE] = True
         if logger_name is None:
             logger = pipeline.default_logger
         else:
             scope_name = logger_name if type(logger_name) is str else str(to_otel_value(logger_name))
+            if len(scope_name) > MAX_SCOPE_NAME_LENGTH:
+                scope_name = scope_name[:MAX_SCOPE_NAME_LENGTH]
+                converted.truncated = True
             logger = pipeline.logger_for(scope_name) or pipeline.default_logger
             if logger is pipeline.default_logger:
                 attributes[LOGGER_NAME_ATTRIBUTE] = scope_name
-        if pipeline.accounting is not None:
-            pipeline.accounting.next_record_size = converted.estimated_size
+        if converted.truncated:
+            attributes[TRUNCATED_ATTRIBUTE] = True
         context = _trace_context_from_meta(meta) if meta else None
-        logger.emit(
-            timestamp=now,
-            observed_timestamp=now,
-            context=context,
-            severity_number=converted.severity_number,
-            severity_text=converted.severity_text,
-            body=converted.body,
-            attributes=attributes,
-        )
+        accounting = pipeline.accounting
+        if accounting is None:
+            logger.emit(
+                timestamp=now, observed_timestamp=now, context=context, severity_number=converted.severity_number,
+                severity_text=converted.severity_text, body=converted.body, attributes=attributes,
+            )
+        else:
+            # Admission and the emit under one lock: another thread (the proxy's standard error
+            # relay) cannot fill the queue in between, so the SDK never drops on its own.
+            with accounting.lock:
+                admitted = accounting.admit_locked(converted.estimated_size)
+                if admitted:
+                    try:
+                        logger.emit(
+                            timestamp=now, observed_timestamp=now, context=context,
+                            severity_number=converted.severity_number, severity_text=converted.severity_text,
+                            body=converted.body, attributes=attributes,
+                        )
+                    except BaseException:
+                        accounting.unadmit_locked()
+                        raise
+            if not admitted:
+                accounting.report_drops_now_and_then()
+                return
         if self._span_events:
             _add_span_event(converted.body, converted.severity_text, attributes)
 
@@ -240,7 +281,8 @@ class OTelLogHandler:
         """
         pipeline = self._pipeline
         if pipeline is None:
-            return {"received": 0, "filtered": 0, "exported": 0, "queued": 0, "dropped": {"internal_error": 0}}
+            dropped = {"queue_full": 0, "export_failed": 0, "shutdown": 0, "internal_error": 0}
+            return {"received": 0, "filtered": 0, "exported": 0, "queued": 0, "dropped": dropped}
         if pipeline.accounting is None:
             export: dict[str, Any] = {
                 "exported": None,
@@ -249,8 +291,9 @@ class OTelLogHandler:
             }
         else:
             export = pipeline.accounting.snapshot()
-        export["dropped"]["internal_error"] = pipeline.failed
-        return {"received": pipeline.received, "filtered": pipeline.filtered, **export}
+        with pipeline.lock:
+            export["dropped"]["internal_error"] = pipeline.failed
+            return {"received": pipeline.received, "filtered": pipeline.filtered, **export}
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export everything emitted so far; False when ``timeout_millis`` passed first.
@@ -269,18 +312,8 @@ class OTelLogHandler:
         Returns within ``timeout_millis`` (default 5 s) even when the collector hangs: what is
         not exported by then is counted in ``stats()["dropped"]["shutdown"]``.
         """
-        pipeline = self._pipeline
-        if pipeline is None or pipeline.is_shut_down:
-            return
-        pipeline.is_shut_down = True
-        if pipeline.owns_provider:
-            # The batch processor flushes before it stops.
-            _run_bounded(pipeline.provider.shutdown, timeout_millis)
-        else:
-            _run_bounded(pipeline.provider.force_flush, timeout_millis)
-        if pipeline.accounting is not None:
-            pipeline.accounting.is_shut_down = True
-            pipeline.accounting.report_drops()
+        if self._pipeline is not None:
+            self._pipeline.shutdown(timeout_millis)
 
     def __enter__(self) -> OTelLogHandler:
         return self
@@ -303,10 +336,21 @@ _TRACE_CONTEXT = TraceContextTextMapPropagator()
 
 
 def _trace_context_from_meta(meta: Any) -> Context | None:
-    """The W3C trace context a server stamped into ``params._meta``, when it is valid."""
-    if not isinstance(meta, Mapping) or type(meta.get("traceparent")) is not str:
+    """The W3C trace context a server stamped into ``params._meta``, when it is valid.
+
+    ``meta`` is a dict in mcp 2.x and the proxy, a pydantic model with the extra keys as
+    attributes in mcp 1.x.
+    """
+    if isinstance(meta, Mapping):
+        traceparent, tracestate = meta.get("traceparent"), meta.get("tracestate")
+    else:
+        traceparent, tracestate = getattr(meta, "traceparent", None), getattr(meta, "tracestate", None)
+    if type(traceparent) is not str:
         return None
-    context = _TRACE_CONTEXT.extract(carrier={key: meta[key] for key in ("traceparent", "tracestate") if type(meta.get(key)) is str})
+    carrier = {"traceparent": traceparent}
+    if type(tracestate) is str:
+        carrier["tracestate"] = tracestate
+    context = _TRACE_CONTEXT.extract(carrier=carrier)
     return context if get_current_span(context).get_span_context().is_valid else None
 
 

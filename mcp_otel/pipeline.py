@@ -22,7 +22,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.resources import Resource
 
-from mcp_otel.accounting import AccountingExporter, AccountingProcessor, ExportAccounting
+from mcp_otel.accounting import AccountingExporter, ExportAccounting
 
 __all__ = [
     "DEFAULT_MAX_EXPORT_BATCH_SIZE",
@@ -236,7 +236,8 @@ def build_logger_provider(*, accounting: ExportAccounting | None = None) -> Logg
     """A LoggerProvider exporting through a ``BatchLogRecordProcessor`` per configured exporter.
 
     Raises :class:`ConfigurationError` for any variable the pipeline cannot use. With
-    ``accounting``, every processor and exporter counts into it (``mcp_otel.accounting``).
+    ``accounting``, one batch processor feeds all exporters and counts into it
+    (``mcp_otel.accounting``).
     When ``OTEL_BLRP_MAX_QUEUE_SIZE`` is unset the queue holds ``DEFAULT_MAX_QUEUE_SIZE``
     records instead of the SDK's 2,048, which drops most of a burst of a few thousand.
     """
@@ -254,10 +255,12 @@ def build_logger_provider(*, accounting: ExportAccounting | None = None) -> Logg
         queue_options["max_queue_size"] = DEFAULT_MAX_QUEUE_SIZE
     if _variable(os.environ, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE") is None:
         queue_options["max_export_batch_size"] = DEFAULT_MAX_EXPORT_BATCH_SIZE
-    for exporter in exporters:
-        if accounting is None:
+    if accounting is None:
+        for exporter in exporters:
             provider.add_log_record_processor(BatchLogRecordProcessor(exporter, **queue_options))
-            continue
-        batch_processor = BatchLogRecordProcessor(AccountingExporter(exporter, accounting), **queue_options)
-        provider.add_log_record_processor(AccountingProcessor(batch_processor, accounting))
+    elif exporters:
+        # One queue in front of all exporters, so each record is counted once.
+        batch_processor = BatchLogRecordProcessor(AccountingExporter(exporters, accounting), **queue_options)
+        accounting.watch_queue(batch_processor)
+        provider.add_log_record_processor(batch_processor)
     return provider

@@ -66,14 +66,17 @@ def _field(model: Any, snake_name: str, camel_name: str) -> Any:
     return value if value is not None else getattr(model, camel_name, None)
 
 
-def session_attributes(source: Any, *, server: Any = None) -> dict[str, Any]:
+def session_attributes(source: Any, *, server: Any = None, initialize_result: Any = None) -> dict[str, Any]:
     """What ``source`` (mcp ``ClientSession``/``Client``, ``fastmcp.Client``) knows of its server.
 
     ``server`` (a ``StdioServerParameters`` or a URL) names the transport when the source
-    cannot tell, as for a bare ``ClientSession``.
+    cannot tell, as for a bare ``ClientSession``. mcp 1.x's ``ClientSession`` keeps no server
+    info: pass the ``InitializeResult`` that ``initialize()`` returned as ``initialize_result``.
     """
     session = getattr(source, "session", None) if not hasattr(source, "send_request") else source
-    initialize_result = _first(getattr(source, "initialize_result", None), getattr(session, "initialize_result", None))
+    initialize_result = _first(
+        initialize_result, getattr(source, "initialize_result", None), getattr(session, "initialize_result", None)
+    )
     server_info = _first(
         getattr(source, "server_info", None),
         getattr(session, "server_info", None),
@@ -133,13 +136,15 @@ def _warn_if_not_opted_in(handler: OTelLogHandler, protocol_version: Any, log_le
         )
 
 
-def bind_session(handler: OTelLogHandler, source: Any, *, server: Any = None) -> OTelLogHandler:
+def bind_session(
+    handler: OTelLogHandler, source: Any, *, server: Any = None, initialize_result: Any = None
+) -> OTelLogHandler:
     """``handler.bind()`` with ``session_attributes(source)``; warns once when no opt-in was made."""
     session = getattr(source, "session", source)
     _warn_if_not_opted_in(
         handler, getattr(session, "protocol_version", None), _first(getattr(source, "log_level", None), getattr(session, "_log_level", None))
     )
-    return handler.bind(**session_attributes(source, server=server))
+    return handler.bind(**session_attributes(source, server=server, initialize_result=initialize_result))
 
 
 async def _set_level_if_supported(session: Any, level: str, capabilities: Any) -> None:
@@ -186,15 +191,7 @@ async def connect_session(
     connection_handler.narrow_to(chosen_level)
     async with ClientSession(read_stream, write_stream, logging_callback=connection_handler, **session_options) as session:
         result = await session.initialize()
-        server_info = _field(result, "server_info", "serverInfo")
-        connection_handler.update_attributes(
-            {
-                **session_attributes(session, server=server),
-                "mcp.server.name": server_info.name,
-                **({"mcp.server.version": server_info.version} if server_info.version else {}),
-                "mcp.protocol.version": str(_field(result, "protocol_version", "protocolVersion")),
-            }
-        )
+        connection_handler.update_attributes(session_attributes(session, server=server, initialize_result=result))
         await _set_level_if_supported(session, chosen_level, result.capabilities)
         yield session
 
@@ -214,9 +211,9 @@ async def connect_fastmcp(
     connection_handler = handler.bind()
     connection_handler.narrow_to(chosen_level)
     async with Client(transport, log_handler=connection_handler, **client_options) as client:
-        connection_handler.update_attributes(session_attributes(client))
-        protocol_version = session_attributes(client).get("mcp.protocol.version", "")
-        if not protocol_version.startswith(_MODERN_PREFIX):
+        attributes = session_attributes(client)
+        connection_handler.update_attributes(attributes)
+        if not attributes.get("mcp.protocol.version", "").startswith(_MODERN_PREFIX):
             await _set_level_if_supported(client.session, chosen_level, _capabilities(client))
         yield client
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
+from collections import OrderedDict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry._logs import SeverityNumber
 
 from tests.support.spec import SEVERITY_ROWS
 from mcp_otel.conversion import (
     DEFAULT_MAX_DEPTH,
+    ConversionLimits,
     NESTING_LIMIT_MARKER,
     convert_message,
     severity_for_level,
@@ -101,7 +106,8 @@ ODD_VALUE_ROWS = [
     ("empty key dropped", {"": 1, "k": 2}, {"k": 2}),
     ("tuple -> array", (1, 2), [1, 2]),
     ("set -> str", {3}, "{3}"),
-    ("object -> str", Color.RED, 1),
+    ("int subclass -> int", Color.RED, 1),
+    ("integer past the digit limit -> marker", 10**5000, f"<integer of {(10**5000).bit_length()} bits>"),
     ("unprintable object", Unprintable(), "<unprintable Unprintable>"),
     ("nested odd values", {"a": [math.nan, 2**70]}, {"a": ["NaN", str(2**70)]}),
 ]
@@ -149,3 +155,27 @@ def test_deep_nesting_inside_extra_is_marked() -> None:
     converted = convert_message("info", {"msg": "m", "extra": {"deep": _nested(DEFAULT_MAX_DEPTH + 3)}})
     assert converted.body == "m"
     assert converted.truncated is True
+
+
+# The fast path (flat extra under known keys) must give exactly what the general walk gives; an
+# OrderedDict has the same items but always takes the general walk.
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
+extras = st.dictionaries(st.text(max_size=70), scalars | st.lists(scalars, max_size=3), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(message=st.text(max_size=60), extra=extras, record_bytes=st.integers(min_value=1, max_value=2_000))
+def test_fast_path_equals_the_general_walk(message: str, extra: dict[str, object], record_bytes: int) -> None:
+    limits = ConversionLimits(max_string_length=50, max_attributes=8, max_record_bytes=record_bytes)
+    fast = convert_message("info", {"msg": message, "extra": extra}, limits)
+    general = convert_message("info", {"msg": message, "extra": OrderedDict(extra)}, limits)
+    assert (fast.body, fast.truncated, fast.estimated_size) == (general.body, general.truncated, general.estimated_size)
+    assert repr(fast.attributes) == repr(general.attributes)  # repr: NaN != NaN, but both became "NaN"
+
+
+def test_redacted_keys_match_in_any_case_and_limits_copies_share_no_memo() -> None:
+    limits = ConversionLimits(redacted_keys=frozenset({"X-Api-Key"}))
+    converted = convert_message("info", {"msg": "m", "extra": {"x-api-key": "k", "City": "Lisbon"}}, limits)
+    assert converted.attributes == {"x-api-key": "[REDACTED]", "City": "Lisbon"}
+    stricter = dataclasses.replace(limits, redacted_keys=frozenset({"city"}))
+    assert convert_message("info", {"msg": "m", "extra": {"City": "Lisbon"}}, stricter).attributes == {"City": "[REDACTED]"}

@@ -153,3 +153,15 @@ async def test_fastmcp_client_and_server(receiver: OTLPReceiver) -> None:
         assert (record.severity_number, record.severity_text) == (severity_number, level)
         assert record.scope_name == "fast.logger"
         assert record.attributes == {"level_index": index, "tags": ["a"]}
+
+
+@pytest.mark.anyio
+async def test_trace_context_in_meta_reaches_the_record(receiver: OTLPReceiver) -> None:
+    # mcp 1.x parses _meta into a pydantic model, mcp 2.x into a dict: both must correlate.
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    with OTelLogHandler() as handler:
+        await _send_through_client_session(handler, [{"level": "error", "data": "traced", "traceparent": traceparent}])
+    (record,) = receiver.wait_for_records(1)
+    assert (record.trace_id, record.span_id, record.flags & 1) == (
+        "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 1
+    )

@@ -261,3 +261,51 @@ def test_exporter_headers_never_appear_in_logs_or_repr(monkeypatch: pytest.Monke
     assert "s3cr3t" not in repr(handler)
     assert "s3cr3t" not in str(handler.stats())
     assert "s3cr3t" not in caplog.text
+
+
+def test_several_exporters_count_each_record_once(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "otlp,otlp")  # two exporters, one collector
+    handler = OTelLogHandler()
+    for index in range(3):
+        handler.handle(_message(index))
+    handler.shutdown()
+    assert len(receiver.wait_for_records(6)) == 6  # each exporter sent each record
+    stats = handler.stats()
+    assert (stats["received"], stats["exported"], stats["queued"]) == (3, 3, 0)
+    assert sum(stats["dropped"].values()) == 0
+
+
+def test_disabled_handler_stats_have_the_same_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
+    stats, enabled_stats = OTelLogHandler().stats(), None
+    monkeypatch.delenv("OTEL_SDK_DISABLED")
+    enabled = OTelLogHandler()
+    enabled_stats = enabled.stats()
+    enabled.shutdown()
+    assert stats.keys() == enabled_stats.keys()
+    assert stats["dropped"].keys() == enabled_stats["dropped"].keys()
+
+
+def test_long_logger_names_are_cut_and_marked(receiver: OTLPReceiver) -> None:
+    from mcp_otel.handler import MAX_SCOPE_NAME_LENGTH
+
+    handler = OTelLogHandler()
+    handler.handle(SimpleNamespace(level="info", logger="n" * 1_000_000, data="long logger"))
+    handler.shutdown()
+    (record,) = receiver.wait_for_records(1)
+    assert record.scope_name == "n" * MAX_SCOPE_NAME_LENGTH
+    assert record.attributes == {TRUNCATED_ATTRIBUTE: True}
+
+
+def test_a_shut_down_handler_is_not_kept_alive_by_its_exit_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import weakref
+
+    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
+    handler = OTelLogHandler()
+    pipeline = weakref.ref(handler._pipeline)  # noqa: SLF001 - what the exit hook would retain
+    handler.shutdown()
+    del handler
+    gc.collect()
+    assert pipeline() is None

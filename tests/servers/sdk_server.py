@@ -1,7 +1,8 @@
 """An MCP server on the mcp SDK's own server class that sends exactly the log messages a test asks for.
 
 Tool ``send_logs(messages)``: each message is ``{"level", "data", "logger"}`` and goes out as one
-``notifications/message``, so a test can put any JSON ``data`` on the real wire. Works with
+``notifications/message``, so a test can put any JSON ``data`` on the real wire. A message with a
+``traceparent`` is sent by ``mcp_otel.server.send_log`` inside that trace context. Works with
 mcp 2.x (``MCPServer``) and mcp 1.x (``FastMCP``).
 """
 
@@ -17,6 +18,11 @@ except ImportError:  # mcp 1.x
     from mcp.server.fastmcp import Context  # type: ignore[no-redef]
     from mcp.server.fastmcp import FastMCP as MCPServer  # type: ignore[no-redef]
 
+from opentelemetry import context as otel_context
+from opentelemetry.propagate import extract
+
+from mcp_otel.server import send_log
+
 warnings.filterwarnings("ignore", message=".*logging capability is deprecated")
 
 server = MCPServer(sys.argv[1] if len(sys.argv) > 1 else "sdk-test-server")
@@ -26,6 +32,14 @@ server = MCPServer(sys.argv[1] if len(sys.argv) > 1 else "sdk-test-server")
 async def send_logs(messages: list[dict[str, Any]], ctx: Context = None) -> str:  # type: ignore[assignment]
     """Send each message as a notifications/message; return how many were sent."""
     for message in messages:
+        if "traceparent" in message:
+            # As if the server ran inside that trace: mcp_otel.server.send_log stamps it in _meta.
+            token = otel_context.attach(extract({"traceparent": message["traceparent"]}))
+            try:
+                await send_log(ctx, message["level"], message.get("data"), message.get("logger"))
+            finally:
+                otel_context.detach(token)
+            continue
         await ctx.request_context.session.send_log_message(
             level=message["level"],
             data=message.get("data"),
