@@ -52,6 +52,7 @@ __all__ = [
     "TRUNCATED_ATTRIBUTE",
     "ConvertedMessage",
     "convert_message",
+    "record_fields",
     "severity_for_level",
     "to_otel_value",
 ]
@@ -123,6 +124,7 @@ _MAX_CHECKED_KEY_LENGTH = 64  # so the memo holds at most 256 KiB of keys
 DEFAULT_LIMITS = ConversionLimits()
 DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
 
+_SEVERITY_NUMBER_BY_LEVEL_GET = SEVERITY_NUMBER_BY_LEVEL.get
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _FASTMCP_KEYS = frozenset(("msg", "extra"))
@@ -137,7 +139,11 @@ def severity_for_level(level: object) -> SeverityNumber:
 
 @dataclass(slots=True)
 class ConvertedMessage:
-    """The record fields that depend on the message alone (not on time, context or the handler)."""
+    """The record fields that depend on the message alone (not on time, context or the handler).
+
+    ``attributes`` may be the message's own ``extra`` dict (when nothing in it needed
+    converting): merge it into a new dict rather than changing it.
+    """
 
     severity_number: SeverityNumber
     severity_text: str | None
@@ -255,37 +261,40 @@ def _is_fastmcp_shape(data: Any) -> bool:
     )
 
 
-def _flat_extra(extra: dict[Any, Any], limits: ConversionLimits, size: int) -> tuple[dict[str, AnyValue], int] | None:
-    """``extra`` copied as is, with the record's estimated size, when nothing in it needs converting.
+def _flat_extra_size(extra: dict[Any, Any], limits: ConversionLimits, size: int) -> int:
+    """The record's estimated size when nothing in ``extra`` needs converting, else -1.
 
     The common case (a few short scalar fields under known keys) then costs a set test and one
-    pass of type checks instead of the general walk. The size is counted exactly as the walk
-    counts it (``size`` arrives holding the body's), and a record that would reach the size cap
-    goes the general way, so both paths give the same record. Anything unusual returns None.
+    pass of type checks instead of the general walk, and ``extra`` itself becomes the attributes.
+    The size is counted exactly as the walk counts it (``size`` arrives holding the body's), and
+    a record that would reach the size cap goes the general way, so both paths give the same
+    record. Anything unusual returns -1.
     """
-    if len(extra) > limits.max_attributes or not limits.keys_are_checked(extra):
-        return None
-    for key, value in extra.items():
+    if len(extra) > limits.max_attributes or not (
+        limits._checked_keys.issuperset(extra) or limits.keys_are_checked(extra)  # noqa: SLF001 - its own memo
+    ):
+        return -1
+    max_string_length = limits.max_string_length
+    # Per entry the walk counts len(key) + 8, then 8 for a scalar or len(value) for a string.
+    size += sum(map(len, extra)) + 16 * len(extra)
+    for value in extra.values():
         value_type = type(value)
         if value_type is str:
-            if len(value) > limits.max_string_length:
-                return None
-            size += len(key) + 8 + len(value)
+            if len(value) > max_string_length:
+                return -1
+            size += len(value) - 8
         elif value_type is int:
             if not _INT64_MIN <= value <= _INT64_MAX:
-                return None
-            size += len(key) + 16
+                return -1
         elif value_type is float:
             if value - value != 0.0:  # NaN and the infinities
-                return None
-            size += len(key) + 16
-        elif value_type is bool or value is None:
-            size += len(key) + 16
-        else:
-            return None
-    if size >= limits.max_record_bytes:
-        return None
-    return dict(extra), size
+                return -1
+        elif value_type is not bool and value is not None:
+            return -1
+    return size if size < limits.max_record_bytes else -1
+
+
+RecordFields = tuple[SeverityNumber, "str | None", AnyValue, "dict[str, AnyValue]", bool, int]
 
 
 def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> ConvertedMessage:
@@ -293,17 +302,32 @@ def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LI
 
     Never raises for any ``level`` or ``data``; see the module docstring for the rules.
     """
-    severity_number = severity_for_level(level)
-    fastmcp_shape = _is_fastmcp_shape(data)
-    if fastmcp_shape and type(data["extra"]) is dict and type(level) is str:
-        message = data["msg"]
-        if len(message) <= limits.max_string_length and len(level) <= limits.max_string_length:
-            flat = _flat_extra(data["extra"], limits, len(message))
-            if flat is not None:
-                return ConvertedMessage(severity_number, level, message, flat[0], False, flat[1])
+    return ConvertedMessage(*record_fields(level, data, limits))
+
+
+def record_fields(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> RecordFields:
+    """``convert_message`` as a plain tuple, in ``ConvertedMessage``'s field order.
+
+    The handler's hot path uses this form: building the dataclass costs as much as a third of
+    converting a typical message.
+    """
+    severity_number = _SEVERITY_NUMBER_BY_LEVEL_GET(level, SeverityNumber.UNSPECIFIED) if type(level) is str else (
+        SeverityNumber.UNSPECIFIED
+    )
+    if type(data) is dict and data.keys() == _FASTMCP_KEYS and type(level) is str:
+        message, extra = data["msg"], data["extra"]
+        if (
+            type(message) is str
+            and type(extra) is dict
+            and len(message) <= limits.max_string_length
+            and len(level) <= limits.max_string_length
+        ):
+            size = _flat_extra_size(extra, limits, len(message))
+            if size >= 0:
+                return severity_number, level, message, extra, False, size
     walk = _Walk(limits)
     attributes: dict[str, AnyValue]
-    if fastmcp_shape:
+    if _is_fastmcp_shape(data):
         body: AnyValue = walk.string(data["msg"])
         extra = data["extra"]
         attributes = _convert_mapping(extra, limits.max_depth, walk, limits.max_attributes) if extra else {}
@@ -317,11 +341,4 @@ def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LI
         severity_text: str | None = level[: limits.max_string_length]
     else:
         severity_text = None if level is None else _safe_str(level)[: limits.max_string_length]
-    return ConvertedMessage(
-        severity_number=severity_number,
-        severity_text=severity_text,
-        body=body,
-        attributes=attributes,
-        truncated=walk.cut,
-        estimated_size=limits.max_record_bytes - walk.budget,
-    )
+    return severity_number, severity_text, body, attributes, walk.cut, limits.max_record_bytes - walk.budget

@@ -10,11 +10,12 @@ makes it raise into the session; an internal failure is counted and reported thr
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Generator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -32,7 +33,7 @@ from mcp_otel.conversion import (
     SEVERITY_NUMBER_BY_LEVEL,
     ConversionLimits,
     TRUNCATED_ATTRIBUTE,
-    convert_message,
+    record_fields,
     severity_for_level,
     to_otel_value,
 )
@@ -64,8 +65,10 @@ class _Pipeline:
         self.default_logger: Logger = provider.get_logger(DEFAULT_SCOPE_NAME, __version__)
         self.loggers_by_name: dict[str, Logger] = {}
         self.lock = threading.Lock()
-        self.received = 0
-        self.filtered = 0
+        # itertools.count: next() is one C call, atomic under the GIL, so the hot path needs no
+        # lock even with two threads emitting (the proxy's message and standard error relays).
+        self.received = itertools.count()
+        self.filtered = itertools.count()
         self.failed = 0
         self.is_shut_down = False
         self.warned: set[str] = set()
@@ -195,17 +198,22 @@ class OTelLogHandler:
         """The provider records go to (None when ``OTEL_SDK_DISABLED=true``)."""
         return None if self._pipeline is None else self._pipeline.provider
 
-    async def __call__(self, params: Any) -> None:
-        """Emit one MCP log message; the signature of mcp's ``LoggingFnT`` and FastMCP's ``LogHandler``."""
+    def __call__(self, params: Any) -> Coroutine[Any, Any, None]:
+        """Emit one MCP log message: mcp's ``LoggingFnT`` and FastMCP's ``LogHandler``.
+
+        The work is done here, synchronously (it never blocks); what is returned is an already
+        finished awaitable, which costs a fraction of a coroutine (the handler runs once per
+        message, inside the client's receive loop).
+        """
         self.handle(params)
+        return _FINISHED
 
     def handle(self, params: Any) -> None:
         """Synchronous form of ``await handler(params)``: convert and hand over; never raises."""
         pipeline = self._pipeline
         if pipeline is None or pipeline.is_shut_down:
             return
-        with pipeline.lock:
-            pipeline.received += 1
+        next(pipeline.received)
         try:
             if isinstance(params, Mapping):  # the proxy's raw JSON-RPC params
                 level, data, logger_name, meta = (
@@ -217,8 +225,7 @@ class OTelLogHandler:
             if self._min_severity:
                 severity = severity_for_level(level)
                 if severity is not SeverityNumber.UNSPECIFIED and severity.value < self._min_severity:
-                    with pipeline.lock:
-                        pipeline.filtered += 1
+                    next(pipeline.filtered)
                     return
             self._emit(pipeline, level, data, logger_name, meta)
         except Exception as error:
@@ -226,40 +233,43 @@ class OTelLogHandler:
 
     def _emit(self, pipeline: _Pipeline, level: Any, data: Any, logger_name: Any, meta: Any) -> None:
         now = time.time_ns()
-        converted = convert_message(level, data, self._limits)
-        attributes = converted.attributes
+        severity_number, severity_text, body, attributes, truncated, estimated_size = record_fields(
+            level, data, self._limits
+        )
+        # May be the message's own extra dict: never changed in place, only merged into new ones
+        # (the SDK copies attributes into its own record anyway).
         if self._attributes:
-            attributes.update(self._attributes)
+            attributes = {**attributes, **self._attributes}
         if logger_name is None:
             logger = pipeline.default_logger
         else:
             scope_name = logger_name if type(logger_name) is str else str(to_otel_value(logger_name))
             if len(scope_name) > MAX_SCOPE_NAME_LENGTH:
                 scope_name = scope_name[:MAX_SCOPE_NAME_LENGTH]
-                converted.truncated = True
+                truncated = True
             logger = pipeline.logger_for(scope_name) or pipeline.default_logger
             if logger is pipeline.default_logger:
-                attributes[LOGGER_NAME_ATTRIBUTE] = scope_name
-        if converted.truncated:
-            attributes[TRUNCATED_ATTRIBUTE] = True
+                attributes = {**attributes, LOGGER_NAME_ATTRIBUTE: scope_name}
+        if truncated:
+            attributes = {**attributes, TRUNCATED_ATTRIBUTE: True}
         context = _trace_context_from_meta(meta) if meta else None
         accounting = pipeline.accounting
         if accounting is None:
             logger.emit(
-                timestamp=now, observed_timestamp=now, context=context, severity_number=converted.severity_number,
-                severity_text=converted.severity_text, body=converted.body, attributes=attributes,
+                timestamp=now, observed_timestamp=now, context=context, severity_number=severity_number,
+                severity_text=severity_text, body=body, attributes=attributes,
             )
         else:
             # Admission and the emit under one lock: another thread (the proxy's standard error
             # relay) cannot fill the queue in between, so the SDK never drops on its own.
             with accounting.lock:
-                admitted = accounting.admit_locked(converted.estimated_size)
+                admitted = accounting.admit_locked(estimated_size)
                 if admitted:
                     try:
                         logger.emit(
                             timestamp=now, observed_timestamp=now, context=context,
-                            severity_number=converted.severity_number, severity_text=converted.severity_text,
-                            body=converted.body, attributes=attributes,
+                            severity_number=severity_number, severity_text=severity_text,
+                            body=body, attributes=attributes,
                         )
                     except BaseException:
                         accounting.unadmit_locked()
@@ -268,7 +278,7 @@ class OTelLogHandler:
                 accounting.report_drops_now_and_then()
                 return
         if self._span_events:
-            _add_span_event(converted.body, converted.severity_text, attributes)
+            _add_span_event(body, severity_text, attributes)
 
     def stats(self) -> dict[str, Any]:
         """What happened to the messages this handler's pipeline received (shared with bound handlers).
@@ -293,7 +303,7 @@ class OTelLogHandler:
             export = pipeline.accounting.snapshot()
         with pipeline.lock:
             export["dropped"]["internal_error"] = pipeline.failed
-            return {"received": pipeline.received, "filtered": pipeline.filtered, **export}
+        return {"received": _count_of(pipeline.received), "filtered": _count_of(pipeline.filtered), **export}
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export everything emitted so far; False when ``timeout_millis`` passed first.
@@ -332,6 +342,25 @@ class OTelLogHandler:
         self.shutdown()
 
 
+class _Finished(Coroutine[Any, None, None]):
+    """A coroutine that has already returned None: ``await`` on it finishes at once."""
+
+    __slots__ = ()
+
+    def send(self, value: Any) -> None:
+        raise StopIteration
+
+    def throw(self, *args: Any) -> None:
+        raise StopIteration
+
+    def close(self) -> None:
+        pass
+
+    def __await__(self) -> Generator[None, None, None]:
+        return iter(())  # type: ignore[return-value]
+
+
+_FINISHED = _Finished()
 _TRACE_CONTEXT = TraceContextTextMapPropagator()
 
 
@@ -364,6 +393,11 @@ def _add_span_event(body: AnyValue, severity_text: str | None, attributes: Mappi
     event_attributes["log.severity"] = severity_text or ""
     event_attributes["log.message"] = body if isinstance(body, str) else json.dumps(body, default=str)
     span.add_event("mcp.log", event_attributes)
+
+
+def _count_of(counter: itertools.count[int]) -> int:
+    """How many times ``next`` was called on a fresh ``itertools.count()``: its repr is ``count(N)``."""
+    return int(repr(counter)[len("count(") : -1])
 
 
 def _run_bounded(work: Any, timeout_millis: float) -> Any:
