@@ -24,7 +24,6 @@ import os
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -47,11 +46,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from .certificates import CertificatePair
+from .child_process import LOOPBACK_HOST, ChildProcess
 
 OTLPProtocol = Literal["grpc", "http/protobuf"]
 RespondMode = Literal["ok", "never", "error"]
 
-LOOPBACK_HOST = "127.0.0.1"
 LOGS_PATH = "/v1/logs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """Working directory for the child process, so that ``tests.support`` is importable there."""
@@ -512,12 +511,14 @@ class OTLPReceiver:
 # --------------------------------------------------------------------------- subprocess mode
 
 
-class ReceiverProcess:
+class ReceiverProcess(ChildProcess):
     """Runs ``python -m tests.support.otlp_receiver`` so a test can SIGKILL and restart a collector.
 
     Records accumulate in the JSONL file ``out_path`` across restarts; the child's
     own output goes to ``out_path`` + ``.log`` (quoted in errors).
     """
+
+    name = "receiver process"
 
     def __init__(
         self,
@@ -531,12 +532,10 @@ class ReceiverProcess:
     ) -> None:
         self.protocol: OTLPProtocol = protocol
         self.out_path = Path(out_path)
-        self.log_path = self.out_path.with_name(self.out_path.name + ".log")
+        super().__init__(self.out_path.with_name(self.out_path.name + ".log"), startup_timeout)
         self.port = port if port else free_port()  # fixed up front so restart() reuses it
         self.tls = tls
         self.respond: RespondMode = respond
-        self.startup_timeout = startup_timeout
-        self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ReceiverProcess:
         self.start()
@@ -553,80 +552,16 @@ class ReceiverProcess:
     def logs_endpoint(self) -> str:
         return _logs_endpoint_url(self.protocol, self.port, self.tls is not None)
 
-    @property
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     def start(self) -> None:
         """Launch the child and wait until its port accepts TCP connections."""
-        if self.is_running:
-            raise RuntimeError("receiver process already running")
         self.out_path.parent.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable,
-            "-m",
-            "tests.support.otlp_receiver",
-            "--protocol",
-            self.protocol,
-            "--port",
-            str(self.port),
-            "--out",
-            str(self.out_path),
-            "--respond",
-            self.respond,
-        ]
+            sys.executable, "-m", "tests.support.otlp_receiver", "--protocol", self.protocol,
+            "--port", str(self.port), "--out", str(self.out_path), "--respond", self.respond,
+        ]  # fmt: skip
         if self.tls is not None:
             command += ["--tls-cert", self.tls.cert_path, "--tls-key", self.tls.key_path]
-        with self.log_path.open("ab") as log_file:
-            self._process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        self._wait_until_listening()
-
-    def _wait_until_listening(self) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            exit_code = self._process.poll()
-            if exit_code is not None:
-                raise RuntimeError(f"receiver process exited with {exit_code}:\n{self._log_text()}")
-            try:
-                with socket.create_connection((LOOPBACK_HOST, self.port), timeout=0.2):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.kill()
-                    raise RuntimeError(
-                        f"receiver process did not listen on port {self.port} within "
-                        f"{self.startup_timeout}s:\n{self._log_text()}"
-                    ) from None
-                time.sleep(0.02)
-
-    def _log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no output)"
-
-    def kill(self) -> None:
-        """SIGKILL the child (a crash, not a shutdown) and reap it."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
-        if self._process is not None:
-            self._process.wait(10)
-
-    def stop(self) -> None:
-        """Graceful SIGTERM, escalating to SIGKILL if the child does not exit promptly."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.start_child(command, [self.port], env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=REPO_ROOT)
 
     def restart(self) -> None:
         """Start a fresh child on the same port (killing the current one if it still runs)."""
@@ -651,7 +586,7 @@ class ReceiverProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"expected at least {count} records in {self.out_path} within {timeout}s, got "
-                    f"{len(records)}: {[record['body'] for record in records]!r}\nreceiver output:\n{self._log_text()}"
+                    f"{len(records)}: {[record['body'] for record in records]!r}\nreceiver output:\n{self.output()}"
                 )
             time.sleep(0.02)
 

@@ -23,14 +23,11 @@ Rotel facts this relies on (rotel 0.0.1a15, binary "0.0.1-alpha10"):
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Literal
 
-from .otlp_receiver import LOOPBACK_HOST, OTLPProtocol, free_port
+from .child_process import LOOPBACK_HOST, ChildProcess
+from .otlp_receiver import OTLPProtocol, free_port
 
 RotelExporterProtocol = Literal["grpc", "http"]
 
@@ -45,13 +42,16 @@ def rotel_agent_path() -> Path:
     return agent
 
 
-class RotelCollector:
+class RotelCollector(ChildProcess):
     """A foreground ``rotel-agent start`` receiving OTLP logs and forwarding them over OTLP.
 
     ``upstream_endpoint`` is a base URL with scheme (``OTLPReceiver.endpoint``);
     ``upstream_protocol`` is rotel's exporter protocol, ``"grpc"`` or ``"http"``. Traces and
-    metrics receivers are off. The agent's output is kept in ``log_path`` and quoted in errors.
+    metrics receivers are off. The agent's output is kept in ``log_path`` and quoted in errors;
+    ``stop()`` sends SIGTERM, which makes rotel flush what it holds.
     """
+
+    name = "rotel"
 
     def __init__(
         self,
@@ -64,14 +64,12 @@ class RotelCollector:
     ) -> None:
         self.upstream_endpoint = upstream_endpoint
         self.upstream_protocol: RotelExporterProtocol = upstream_protocol
-        self.log_path = Path(log_path)
+        super().__init__(Path(log_path), startup_timeout)
         self.batch_timeout = batch_timeout
-        self.startup_timeout = startup_timeout
         self.grpc_port = free_port()
         self.http_port = free_port()
         while self.http_port == self.grpc_port:
             self.http_port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> RotelCollector:
         self.start()
@@ -107,65 +105,7 @@ class RotelCollector:
 
     def start(self) -> None:
         """Launch the agent and return once both OTLP ports accept connections."""
-        if self.is_running:
-            raise RuntimeError("rotel is already running")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         # Rotel reads every flag from ROTEL_* too; the developer's own settings must not leak in.
         environment = {name: value for name, value in os.environ.items() if not name.startswith(("ROTEL_", "OTEL_"))}
         environment["NO_COLOR"] = "1"
-        with self.log_path.open("ab") as log_file:
-            self._process = subprocess.Popen(
-                self.command(),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env=environment,
-            )
-        self._wait_until_listening()
-
-    @property
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def _wait_until_listening(self) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + self.startup_timeout
-        waiting_for = [self.grpc_port, self.http_port]
-        while waiting_for:
-            exit_code = self._process.poll()
-            if exit_code is not None:
-                raise RuntimeError(f"rotel exited with {exit_code} during startup:\n{self.output()}")
-            try:
-                with socket.create_connection((LOOPBACK_HOST, waiting_for[0]), timeout=0.2):
-                    waiting_for.pop(0)
-                    continue
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(
-                    f"rotel did not listen on port {waiting_for[0]} within {self.startup_timeout}s:\n{self.output()}"
-                )
-            time.sleep(0.02)
-
-    def output(self) -> str:
-        """Everything the agent printed so far."""
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no output)"
-
-    def kill(self) -> None:
-        """SIGKILL (pending batches are lost) and reap."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
-        if self._process is not None:
-            self._process.wait(10)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM, which makes rotel flush what it holds, escalating to SIGKILL after ``timeout``."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.start_child(self.command(), [self.grpc_port, self.http_port], env=environment)
