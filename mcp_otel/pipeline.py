@@ -23,6 +23,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.resources import Resource
 
 from mcp_otel.accounting import AccountingExporter, ExportAccounting
+from mcp_otel.errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_MAX_EXPORT_BATCH_SIZE",
@@ -74,10 +75,6 @@ _FILE_VARIABLES = (
     "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
 )
 _ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
-
-
-class ConfigurationError(ValueError):
-    """An ``OTEL_*`` variable holds a value the pipeline cannot use; the message names it."""
 
 
 def _variable(environ: Mapping[str, str], name: str) -> str | None:
