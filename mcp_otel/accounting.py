@@ -1,24 +1,25 @@
-"""Exact counts of what the export pipeline did with each record, and one summary warning per interval.
+"""What became of every message a handler received: exact counts, one lock, one summary warning.
 
-The SDK's ``BatchLogRecordProcessor`` drops records when its queue is full and logs one
-"Queue full, dropping Log." warning per record; its own counters exist only as
-self-observability metrics when ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED=true``. For
-``handler.stats()`` the pipeline the handler builds is one batch processor in front of one
-``AccountingExporter`` (fanning out to every configured exporter), and the handler asks
-``ExportAccounting.admit`` before each emit:
+Every message a handler is called with ends in exactly one outcome, counted under ``lock``:
 
-* ``admit`` refuses a record when the batch queue is full, by count or by the estimated size of
-  what it holds (``DEFAULT_MAX_QUEUED_BYTES``): the *new* record is dropped and counted
-  (``dropped["queue_full"]``). The SDK then never drops or warns itself, and the memory held
-  while a collector is away stays bounded.
-* ``AccountingExporter`` counts what every exporter acknowledged (``exported``) and what an
-  export gave up on (``dropped["export_failed"]``); with several exporters a record counts as
-  exported once all of them took it.
-* Whatever was admitted and is neither exported nor failed is ``queued``; after shutdown it is
-  ``dropped["shutdown"]``.
+======================  ===========================================================================
+outcome                 when
+======================  ===========================================================================
+``filtered``            below the handler's ``min_level``, or ``OTEL_LOGS_EXPORTER=none``
+``exported``            the collector acknowledged it (for a provider passed in, or the global one:
+                        handed to that provider, which keeps its own export counts)
+``queued``              waiting in the delivery queue, or in an export or its retries
+``dropped[reason]``     ``queue_full`` (the queue's record or byte budget was spent),
+                        ``export_failed`` (the collector refused it for good, or retries ran out),
+                        ``shutdown`` (arrived after shutdown, or still queued when it ended),
+                        ``internal_error`` (a bug: counted, logged once), ``unparseable`` (a line the
+                        proxy could not read as JSON-RPC)
+======================  ===========================================================================
 
-A drop logs at most one summary warning per ``SUMMARY_INTERVAL_SECONDS`` through the
-``mcp_otel`` logger, plus one at shutdown when anything was dropped since the last summary.
+``received`` is the sum of all outcomes, so ``received == exported + queued + filtered +
+sum(dropped)`` holds in every snapshot. A drop logs at most one summary warning per
+``SUMMARY_INTERVAL_SECONDS`` through the ``mcp_otel`` logger, naming the last export failure's
+cause, plus one at shutdown when anything was dropped since the last summary.
 """
 
 from __future__ import annotations
@@ -26,80 +27,100 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Sequence
-from typing import Any
+from typing import Literal, TypedDict
 
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, LogRecordExportResult
-
-__all__ = ["DEFAULT_MAX_QUEUED_BYTES", "SUMMARY_INTERVAL_SECONDS", "AccountingExporter", "ExportAccounting"]
+__all__ = ["DROP_REASONS", "SUMMARY_INTERVAL_SECONDS", "Accounting", "DropReason", "Stats"]
 
 SUMMARY_INTERVAL_SECONDS = 60.0
-DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024
+DropReason = Literal["queue_full", "export_failed", "shutdown", "internal_error", "unparseable"]
+DROP_REASONS: tuple[DropReason, ...] = ("queue_full", "export_failed", "shutdown", "internal_error", "unparseable")
+
 _internal_log = logging.getLogger("mcp_otel")
 
 
-class ExportAccounting:
-    """Counters of one pipeline. ``lock`` guards them; the handler holds it across admit + emit."""
+class Stats(TypedDict):
+    """``handler.stats()``: see the module docstring."""
 
-    def __init__(self, max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES) -> None:
-        self.lock = threading.Lock()
-        self.max_queued_bytes = max_queued_bytes
-        self.queued_bytes = 0
-        # Estimated sizes of the queued records, oldest first: the batch processor exports
-        # oldest first, so each exported or failed record releases the leftmost size.
-        self._queued_sizes: deque[int] = deque()
-        self._queue: deque[Any] | None = None
-        self.admitted = 0
+    received: int
+    filtered: int
+    exported: int
+    queued: int
+    dropped: dict[DropReason, int]
+
+
+class Accounting:
+    """The counters of one pipeline (shared by a root handler and every handler bound from it).
+
+    ``lock`` is the pipeline's one lock: the delivery queue waits on it too, so that admitting a
+    record and counting it are one step.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.filtered = 0
         self.exported = 0
-        self.dropped_queue_full = 0
-        self.dropped_export_failed = 0
-        self.is_shut_down = False
+        self.queued = 0
+        self.queued_bytes = 0
+        self.dropped: dict[DropReason, int] = dict.fromkeys(DROP_REASONS, 0)
+        self.last_failure_cause: str | None = None
         self._reported_drops = 0
         self._last_summary = float("-inf")
+        self._first_internal_error = True
 
-    def watch_queue(self, processor: BatchLogRecordProcessor) -> None:
-        """Follow ``processor``'s queue length, so a full queue is refused before the SDK drops."""
-        # The SDK exposes no way to ask whether its queue is full, so read the deque it keeps
-        # (opentelemetry-sdk's BatchProcessor._queue, a collections.deque with maxlen).
-        self._queue = getattr(getattr(processor, "_batch_processor", None), "_queue", None)
+    # ---------------------------------------------------------------- outcomes (each takes the lock)
 
-    def admit_locked(self, size: int) -> bool:
-        """With ``lock`` held: reserve room for one record of ``size`` bytes, or count it dropped."""
-        queue = self._queue
-        if (queue is not None and queue.maxlen is not None and len(queue) >= queue.maxlen) or (
-            self.queued_bytes + size > self.max_queued_bytes
-        ):
-            self.dropped_queue_full += 1
-            return False
-        self.admitted += 1
-        self.queued_bytes += size
-        self._queued_sizes.append(size)
-        return True
-
-    def unadmit_locked(self) -> None:
-        """With ``lock`` held: undo the last admit (its emit raised before anything was queued)."""
-        self.admitted -= 1
-        self.queued_bytes -= self._queued_sizes.pop()
-
-    def _release_locked(self, count: int) -> None:
-        for _ in range(min(count, len(self._queued_sizes))):
-            self.queued_bytes -= self._queued_sizes.popleft()
-
-    def count_exported(self, count: int) -> None:
+    def count_filtered(self) -> None:
         with self.lock:
-            self.exported += count
-            self._release_locked(count)
+            self.filtered += 1
 
-    def count_export_failed(self, count: int) -> None:
+    def count_exported_directly(self) -> None:
+        """One record handed to a provider that keeps its own export counts."""
         with self.lock:
-            self.dropped_export_failed += count
-            self._release_locked(count)
+            self.exported += 1
+
+    def count_dropped(self, reason: DropReason, count: int = 1) -> None:
+        with self.lock:
+            self.dropped[reason] += count
         self.report_drops_now_and_then()
 
+    def count_internal_error(self, error: BaseException) -> None:
+        with self.lock:
+            self.dropped["internal_error"] += 1
+            first, self._first_internal_error = self._first_internal_error, False
+        if first:
+            _internal_log.error(
+                "mcp_otel: converting or emitting an MCP log message failed; the message was dropped. "
+                "Further failures are only counted (handler.stats()['dropped']['internal_error']).",
+                exc_info=error,
+            )
+
+    # ---------------------------------------------------------------- the queue's side (lock held by the caller)
+
+    def enqueued_locked(self, size: int) -> None:
+        self.queued += 1
+        self.queued_bytes += size
+
+    def settled_locked(self, count: int, size: int, outcome: Literal["exported", "export_failed", "shutdown"]) -> None:
+        """``count`` queued records of ``size`` bytes in all left the queue with ``outcome``."""
+        self.queued -= count
+        self.queued_bytes -= size
+        if outcome == "exported":
+            self.exported += count
+        else:
+            self.dropped[outcome] += count
+
+    # ---------------------------------------------------------------- reading
+
+    def snapshot(self) -> Stats:
+        with self.lock:
+            dropped = dict(self.dropped)
+            received = self.filtered + self.exported + self.queued + sum(dropped.values())
+            return Stats(
+                received=received, filtered=self.filtered, exported=self.exported, queued=self.queued, dropped=dropped
+            )
+
     def report_drops_now_and_then(self) -> None:
-        """The summary warning, unless one went out less than SUMMARY_INTERVAL_SECONDS ago."""
+        """The summary warning, unless one went out less than ``SUMMARY_INTERVAL_SECONDS`` ago."""
         now = time.monotonic()
         with self.lock:
             if now - self._last_summary < SUMMARY_INTERVAL_SECONDS:
@@ -107,59 +128,17 @@ class ExportAccounting:
             self._last_summary = now
         self.report_drops()
 
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            left = self.admitted - self.exported - self.dropped_export_failed
-            return {
-                "exported": self.exported,
-                "queued": 0 if self.is_shut_down else left,
-                "dropped": {
-                    "queue_full": self.dropped_queue_full,
-                    "export_failed": self.dropped_export_failed,
-                    "shutdown": left if self.is_shut_down else 0,
-                },
-            }
-
     def report_drops(self) -> None:
-        """One warning with the drop counts, if anything was dropped since the last one."""
-        snapshot = self.snapshot()
-        total = sum(snapshot["dropped"].values())
-        if total > self._reported_drops:
+        """One warning with the drop counts and the last cause, if anything was dropped since the last one."""
+        with self.lock:
+            dropped = dict(self.dropped)
+            total = sum(dropped.values())
+            if total <= self._reported_drops:
+                return
             self._reported_drops = total
-            _internal_log.warning(
-                "mcp_otel: %d log record(s) dropped so far (queue full: %d, export failed: %d, shutdown: %d); "
-                "see handler.stats()",
-                total,
-                snapshot["dropped"]["queue_full"],
-                snapshot["dropped"]["export_failed"],
-                snapshot["dropped"]["shutdown"],
-            )
-
-
-class AccountingExporter(LogRecordExporter):
-    """Exports each batch to every one of ``exporters`` and counts it as exported or failed."""
-
-    def __init__(self, exporters: Sequence[LogRecordExporter], accounting: ExportAccounting) -> None:
-        self.exporters = tuple(exporters)
-        self._accounting = accounting
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        succeeded = True
-        for exporter in self.exporters:
-            try:
-                succeeded = exporter.export(batch) is LogRecordExportResult.SUCCESS and succeeded
-            except Exception:  # the SDK would log and move on; count the batch as failed
-                _internal_log.debug("exporter raised", exc_info=True)
-                succeeded = False
-        if succeeded:
-            self._accounting.count_exported(len(batch))
-            return LogRecordExportResult.SUCCESS
-        self._accounting.count_export_failed(len(batch))
-        return LogRecordExportResult.FAILURE
-
-    def shutdown(self) -> None:
-        for exporter in self.exporters:
-            exporter.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return all([exporter.force_flush(timeout_millis) for exporter in self.exporters])
+            cause = self.last_failure_cause
+        details = ", ".join(f"{reason.replace('_', ' ')}: {count}" for reason, count in dropped.items() if count)
+        because = f"; last export failure: {cause}" if cause else ""
+        _internal_log.warning(
+            "mcp_otel: %d log record(s) dropped so far (%s)%s; see handler.stats()", total, details, because
+        )

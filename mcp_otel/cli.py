@@ -1,89 +1,84 @@
-"""The ``mcp-otel`` command: ``demo``, ``proxy`` (see ``mcp_otel.proxy``) and ``--version``.
+"""The ``mcp-otel`` command: ``demo``, ``proxy`` (``mcp_otel.proxy``), ``host-config`` and ``--version``.
 
-Everything the command prints goes to standard output only in ``demo``; errors go to standard
-error with exit status 2, naming the variable at fault for a configuration error.
+Exit statuses: 0 success; 1 the demo's collector did not acknowledge every record; 2 a bad option
+or a bad ``OTEL_*``/``MCP_OTEL_*`` variable (named on standard error, never a traceback); the
+proxy's own statuses are the server's (``mcp_otel.proxy``).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
-
-import anyio
+from pathlib import Path
 
 from mcp_otel._version import __version__
-from mcp_otel.conversion import SEVERITY_NUMBER_BY_LEVEL
-from mcp_otel.handler import OTelLogHandler
-from mcp_otel.console import printing_provider_unless_configured
-from mcp_otel.pipeline import ConfigurationError
-from mcp_otel.proxy import DEFAULT_FLUSH_TIMEOUT_SECONDS, DEFAULT_LOG_LEVEL, run_proxy
+from mcp_otel.errors import ConfigurationError
+from mcp_otel.levels import LEVELS
 
-__all__ = ["main", "run_demo"]
+__all__ = ["main"]
 
-
-async def run_demo(level: str = "debug", city: str = "Lisbon") -> str:
-    """Start the bundled server over stdio, opt in to ``level``, call its tool; return the tool's text.
-
-    With an OTLP endpoint (or ``OTEL_LOGS_EXPORTER``) set, records go where the ``OTEL_*``
-    variables say; with none, they are printed readably to standard output.
-    """
-    from mcp import StdioServerParameters
-
-    provider = printing_provider_unless_configured()
-    server = StdioServerParameters(command=sys.executable, args=["-m", "mcp_otel.demo_server"])
-    with OTelLogHandler(logger_provider=provider, min_level=level) as handler:
-        try:
-            from mcp import Client  # mcp 2.x: the opt-in is the per-request log_level
-        except ImportError:
-            return await _run_demo_mcp1(server, handler, level, city)
-        async with Client(server, logging_callback=handler, log_level=level) as client:  # type: ignore[arg-type]
-            result = await client.call_tool("log_all_levels", {"city": city})
-    return "".join(getattr(block, "text", "") for block in result.content)
+DEFAULT_FLUSH_TIMEOUT_SECONDS = 3.0  # the proxy's; see mcp_otel.proxy
 
 
-async def _run_demo_mcp1(server: object, handler: OTelLogHandler, level: str, city: str) -> str:
-    from mcp import ClientSession
-    from mcp.client.stdio import stdio_client
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
-    async with stdio_client(server) as (read_stream, write_stream):  # type: ignore[arg-type]
-        async with ClientSession(read_stream, write_stream, logging_callback=handler) as session:
-            initialize_result = await session.initialize()
-            # Legacy handshake: servers send logs unasked; logging/setLevel narrows them, and
-            # only a server that advertises the logging capability accepts it.
-            if initialize_result.capabilities.logging is not None:
-                await session.set_logging_level(level)  # type: ignore[arg-type]
-            result = await session.call_tool("log_all_levels", {"city": city})
-    return "".join(getattr(block, "text", "") for block in result.content)
+
+def _environment_entry(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not name or not name.replace("_", "a").isalnum():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE or NAME, got {text!r}")
+    if not separator:
+        if name not in os.environ:
+            raise argparse.ArgumentTypeError(f"{name} is not set in this environment (write {name}=VALUE)")
+        value = os.environ[name]
+    return name, value
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="mcp-otel", description="Export MCP server log messages as OpenTelemetry log records."
+        prog="mcp-otel",
+        description="Export the logs MCP servers produce as OpenTelemetry log records over OTLP, "
+        "configured by the standard OTEL_* environment variables.",
     )
     parser.add_argument("--version", action="version", version=f"mcp-otel {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     demo = commands.add_parser(
         "demo",
-        help="run the bundled example server and export its logs (printed here when no endpoint is set)",
+        help="run the bundled example server and export its logs",
+        description="Start the bundled example MCP server over stdio, opt in to its logs, call its tool (one "
+        "message at each of the eight MCP levels) and export the messages. With no OTEL_EXPORTER_OTLP_ENDPOINT "
+        "(or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER) set, the records are printed here, one "
+        "per line. Ends with how many records the collector acknowledged; exits 1 unless it acknowledged all.",
     )
-    demo.add_argument("--level", default="debug", choices=list(SEVERITY_NUMBER_BY_LEVEL), help="MCP level to opt in to")
-    demo.add_argument("--city", default="Lisbon", help="argument passed to the example tool")
+    demo.add_argument("--level", default="debug", choices=LEVELS, help="MCP log level to opt in to (default: debug)")
+    demo.add_argument("--city", default="Lisbon", help="argument passed to the example tool (default: Lisbon)")
+
     proxy = commands.add_parser(
         "proxy",
-        help="run a stdio MCP server command behind a transparent relay that exports its log messages",
-        description="Put this in a host's configuration instead of the server command: the server's traffic "
-        "passes through unchanged and its log messages are exported as configured by the OTEL_* variables.",
+        help="run a stdio MCP server behind a transparent relay that exports its logs",
+        description="Put this in a host's configuration instead of the server command. The server's traffic "
+        "passes through unchanged and its log messages are exported as the OTEL_* variables say.",
     )
     proxy.add_argument(
         "--server-name", metavar="NAME", help="mcp.server.name on every record (default: the name the server reports)"
     )
     proxy.add_argument(
         "--log-level",
-        default=DEFAULT_LOG_LEVEL,
-        choices=list(SEVERITY_NUMBER_BY_LEVEL),
-        help=f"level the proxy asks the server for when the host does not ask (default: {DEFAULT_LOG_LEVEL})",
+        default="debug",
+        choices=LEVELS,
+        help="level the proxy asks the server for when the host does not ask (default: debug)",
     )
     proxy.add_argument(
         "--no-log-opt-in",
@@ -95,18 +90,46 @@ def _build_parser() -> argparse.ArgumentParser:
         "--stderr",
         dest="export_stderr",
         action="store_true",
-        help="also export each line of the server's standard error (which still passes through)",
+        help="also export what the server writes to standard error (which still passes through unchanged)",
     )
     proxy.add_argument(
         "--flush-timeout",
-        type=float,
+        type=_positive_seconds,
         default=DEFAULT_FLUSH_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help="at most this long to export what is left after the server exited "
-        f"(default: {DEFAULT_FLUSH_TIMEOUT_SECONDS:g})",
+        f"(a positive number; default: {DEFAULT_FLUSH_TIMEOUT_SECONDS:g})",
     )
     proxy.add_argument("server_command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGUMENT ...]")
+
+    host_config = commands.add_parser(
+        "host-config",
+        help="print (or merge into a file) a host configuration entry that runs a server behind the proxy",
+        description="Print the configuration entry a host (Claude Desktop, Cursor, VS Code) needs to run COMMAND "
+        "behind 'mcp-otel proxy', with absolute paths to mcp-otel and to the server's program, so that the host "
+        "finds both whatever its PATH. With --write, merge it into that file (other servers kept, a .bak copy made).",
+    )
+    host_config.add_argument("--host", choices=("claude", "cursor", "vscode"), default="claude", help="the file shape (default: claude)")
+    host_config.add_argument("--name", help="the server's entry name and mcp.server.name (default: the command's name)")
+    host_config.add_argument(
+        "--env",
+        action="append",
+        type=_environment_entry,
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="an environment variable for the server entry, such as OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317; "
+        "NAME alone copies its value from this environment (repeatable)",
+    )
+    host_config.add_argument("--stderr", action="store_true", help="add the proxy's --stderr option")
+    host_config.add_argument("--log-level", choices=LEVELS, help="add the proxy's --log-level option")
+    host_config.add_argument("--write", type=Path, metavar="FILE", help="merge the entry into this JSON file")
+    host_config.add_argument("server_command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGUMENT ...]")
     return parser
+
+
+def _command_after_separator(words: Sequence[str]) -> list[str]:
+    # argparse keeps the "--" separator in a REMAINDER before Python 3.13.
+    return list(words[1:] if words[:1] == ["--"] else words)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,22 +138,62 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*logging capability is deprecated")
     try:
         if arguments.command == "demo":
-            text = anyio.run(run_demo, arguments.level, arguments.city)
-            print(f"tool result: {text}")
+            return _demo(arguments.level, arguments.city)
         if arguments.command == "proxy":
-            server_command = arguments.server_command
-            if server_command[:1] == ["--"]:  # argparse keeps the separator in REMAINDER before 3.13
-                server_command = server_command[1:]
+            from mcp_otel.proxy import run_proxy
+
             return run_proxy(
-                server_command,
+                _command_after_separator(arguments.server_command),
                 server_name=arguments.server_name,
                 log_level=arguments.log_level if arguments.log_opt_in else None,
                 export_stderr=arguments.export_stderr,
                 flush_timeout=arguments.flush_timeout,
             )
+        return _host_config(arguments)
     except ConfigurationError as error:
         print(f"mcp-otel: configuration error: {error}", file=sys.stderr)
         return 2
+
+
+def _demo(level: str, city: str) -> int:
+    import anyio
+
+    from mcp_otel.demo import run_demo
+
+    result = anyio.run(run_demo, level, city)
+    print(f"tool result: {result.tool_text}")
+    print(f"{result.acknowledged} of {result.sent} records acknowledged by the collector")
+    return 0 if result.acknowledged == result.sent else 1
+
+
+def _default_server_name(words: Sequence[str]) -> str:
+    """The module after ``-m``, else the first argument that is a file, else the program: its last part."""
+    if "-m" in words[:-1]:
+        return words[words.index("-m") + 1].rsplit(".", 1)[-1]
+    for word in words[1:]:
+        if not word.startswith("-") and Path(word).is_file():
+            return Path(word).stem
+    return Path(words[0]).stem
+
+
+def _host_config(arguments: argparse.Namespace) -> int:
+    import json
+
+    from mcp_otel.host_config import build_entry, resolve_server_command, write_entry
+
+    words = _command_after_separator(arguments.server_command)
+    command = resolve_server_command(words)
+    name = arguments.name or _default_server_name(words)
+    options = ["--stderr"] if arguments.stderr else []
+    if arguments.log_level:
+        options += ["--log-level", arguments.log_level]
+    configuration = build_entry(arguments.host, name, command, proxy_options=options, environment=dict(arguments.env))
+    if arguments.write is None:
+        print(json.dumps(configuration, indent=2))
+        return 0
+    backup = write_entry(arguments.write, configuration)
+    saved = f" (the previous file is {backup})" if backup else ""
+    print(f"wrote server {name!r} to {arguments.write}{saved}")
     return 0
 
 

@@ -1,23 +1,32 @@
-"""A LogRecord exporter that prints one readable line per record, for ``mcp-otel demo`` without a collector.
+"""One readable line per record, for ``mcp-otel demo`` and the examples when no collector is set.
 
-The SDK's ``ConsoleLogRecordExporter`` prints a dozen lines of JSON per record; for a person
-watching a demo, one line with the severity number, text, scope, body and attributes says more.
+The SDK's ``ConsoleLogRecordExporter`` prints a dozen lines of JSON per record; given
+``format_record`` as its formatter it prints ``SEVERITY_NUMBER severity_text [scope] body
+{attributes}`` instead. Everything in the line comes from an untrusted server, so control
+characters (ESC, CR, NUL, ...) are printed escaped (``\\x1b``), never sent to the terminal raw.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Sequence
-from typing import IO
 
 from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult, SimpleLogRecordProcessor
+from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
 from mcp_otel.pipeline import endpoint_is_configured
 
-__all__ = ["ReadableConsoleExporter", "format_record", "printing_provider_unless_configured"]
+__all__ = ["format_record", "printing_provider_unless_configured", "terminal_safe"]
+
+# C0 and C1 control characters and DEL; bidirectional overrides too, which can reorder what is shown.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``, ``\\u202e``)."""
+    return _UNSAFE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _json(value: object) -> str:
@@ -25,34 +34,16 @@ def _json(value: object) -> str:
 
 
 def format_record(record: ReadableLogRecord) -> str:
-    """``SEVERITY_NUMBER severity_text [scope] body {attributes}`` on one line."""
+    """``SEVERITY_NUMBER severity_text [scope] body {attributes}`` and a newline, terminal-safe."""
     log_record = record.log_record
     number = log_record.severity_number.value if log_record.severity_number is not None else 0
     scope = record.instrumentation_scope.name if record.instrumentation_scope else ""
     body = log_record.body if isinstance(log_record.body, str) else _json(log_record.body)
     attributes = dict(log_record.attributes or {})
     line = f"{number:>2} {log_record.severity_text or '':<9} [{scope}] {body}"
-    return f"{line}  {_json(attributes)}" if attributes else line
-
-
-class ReadableConsoleExporter(LogRecordExporter):
-    """Writes ``format_record`` lines to a stream (standard output by default)."""
-
-    def __init__(self, stream: IO[str] | None = None) -> None:
-        self._stream = stream
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        stream = self._stream or sys.stdout
-        for record in batch:
-            stream.write(format_record(record) + "\n")
-        stream.flush()
-        return LogRecordExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        pass
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
+    if attributes:
+        line = f"{line}  {_json(attributes)}"
+    return terminal_safe(line) + "\n"
 
 
 def printing_provider_unless_configured() -> LoggerProvider | None:
@@ -64,5 +55,5 @@ def printing_provider_unless_configured() -> LoggerProvider | None:
     if endpoint_is_configured():
         return None
     provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False)
-    provider.add_log_record_processor(SimpleLogRecordProcessor(ReadableConsoleExporter()))
+    provider.add_log_record_processor(SimpleLogRecordProcessor(ConsoleLogRecordExporter(sys.stdout, format_record)))
     return provider

@@ -35,44 +35,27 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.util.types import AnyValue
 
+from mcp_otel.levels import SEVERITY_NUMBER_BY_LEVEL
+
 __all__ = [
     "DEFAULT_LIMITS",
-    "DEFAULT_MAX_DEPTH",
-    "DEFAULT_REDACTED_KEYS",
     "NESTING_LIMIT_MARKER",
     "REDACTION_MARKER",
     "SIZE_LIMIT_MARKER",
     "ConversionLimits",
-    "SEVERITY_NUMBER_BY_LEVEL",
-    "TRUNCATED_ATTRIBUTE",
     "ConvertedMessage",
     "convert_message",
-    "record_fields",
-    "severity_for_level",
     "to_otel_value",
 ]
-
-# OTel logs data model, Appendix B, "Syslog" mapping (RFC 5424 severities).
-SEVERITY_NUMBER_BY_LEVEL: Mapping[str, SeverityNumber] = {
-    "debug": SeverityNumber.DEBUG,  # 5
-    "info": SeverityNumber.INFO,  # 9
-    "notice": SeverityNumber.INFO2,  # 10
-    "warning": SeverityNumber.WARN,  # 13
-    "error": SeverityNumber.ERROR,  # 17
-    "critical": SeverityNumber.ERROR2,  # 18
-    "alert": SeverityNumber.ERROR3,  # 19
-    "emergency": SeverityNumber.FATAL,  # 21
-}
 
 NESTING_LIMIT_MARKER = "[nesting limit]"
 SIZE_LIMIT_MARKER = "[record size limit]"
 REDACTION_MARKER = "[REDACTED]"
-TRUNCATED_ATTRIBUTE = "mcp_otel.truncated"
 DEFAULT_REDACTED_KEYS = frozenset(
     ("password", "passwd", "token", "access_token", "refresh_token", "authorization", "api_key", "apikey", "secret",
      "client_secret", "cookie", "set-cookie")
@@ -122,7 +105,6 @@ class ConversionLimits:
 _MAX_CHECKED_KEYS = 4_096  # a server choosing endless new keys only loses the fast path
 _MAX_CHECKED_KEY_LENGTH = 64  # so the memo holds at most 256 KiB of keys
 DEFAULT_LIMITS = ConversionLimits()
-DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
 
 _SEVERITY_NUMBER_BY_LEVEL_GET = SEVERITY_NUMBER_BY_LEVEL.get
 _INT64_MIN = -(2**63)
@@ -130,15 +112,7 @@ _INT64_MAX = 2**63 - 1
 _FASTMCP_KEYS = frozenset(("msg", "extra"))
 
 
-def severity_for_level(level: object) -> SeverityNumber:
-    """The SeverityNumber of an MCP level; UNSPECIFIED (0) for anything not among the eight."""
-    if type(level) is str:
-        return SEVERITY_NUMBER_BY_LEVEL.get(level, SeverityNumber.UNSPECIFIED)
-    return SeverityNumber.UNSPECIFIED
-
-
-@dataclass(slots=True)
-class ConvertedMessage:
+class ConvertedMessage(NamedTuple):
     """The record fields that depend on the message alone (not on time, context or the handler).
 
     ``attributes`` may be the message's own ``extra`` dict (when nothing in it needed
@@ -294,22 +268,10 @@ def _flat_extra_size(extra: dict[Any, Any], limits: ConversionLimits, size: int)
     return size if size < limits.max_record_bytes else -1
 
 
-RecordFields = tuple[SeverityNumber, "str | None", AnyValue, "dict[str, AnyValue]", bool, int]
-
-
 def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> ConvertedMessage:
     """Map an MCP message's ``level`` and ``data`` to severity, body and attributes.
 
     Never raises for any ``level`` or ``data``; see the module docstring for the rules.
-    """
-    return ConvertedMessage(*record_fields(level, data, limits))
-
-
-def record_fields(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> RecordFields:
-    """``convert_message`` as a plain tuple, in ``ConvertedMessage``'s field order.
-
-    The handler's hot path uses this form: building the dataclass costs as much as a third of
-    converting a typical message.
     """
     severity_number = _SEVERITY_NUMBER_BY_LEVEL_GET(level, SeverityNumber.UNSPECIFIED) if type(level) is str else (
         SeverityNumber.UNSPECIFIED
@@ -324,7 +286,7 @@ def record_fields(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMI
         ):
             size = _flat_extra_size(extra, limits, len(message))
             if size >= 0:
-                return severity_number, level, message, extra, False, size
+                return ConvertedMessage(severity_number, level, message, extra, False, size)
     walk = _Walk(limits)
     attributes: dict[str, AnyValue]
     if _is_fastmcp_shape(data):
@@ -341,4 +303,4 @@ def record_fields(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMI
         severity_text: str | None = level[: limits.max_string_length]
     else:
         severity_text = None if level is None else _safe_str(level)[: limits.max_string_length]
-    return severity_number, severity_text, body, attributes, walk.cut, limits.max_record_bytes - walk.budget
+    return ConvertedMessage(severity_number, severity_text, body, attributes, walk.cut, limits.max_record_bytes - walk.budget)

@@ -19,32 +19,20 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
+from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.resources import Resource
 
-from mcp_otel.accounting import AccountingExporter, ExportAccounting
+from mcp_otel.accounting import Accounting
+from mcp_otel.delivery import DEFAULT_MAX_BATCH_RECORDS, DEFAULT_MAX_QUEUE_RECORDS, Delivery, ExporterDestination
+from mcp_otel.emitter import Emitter
 from mcp_otel.errors import ConfigurationError
 
-__all__ = [
-    "DEFAULT_MAX_EXPORT_BATCH_SIZE",
-    "DEFAULT_MAX_QUEUE_SIZE",
-    "DEFAULT_PROTOCOL",
-    "ConfigurationError",
-    "build_logger_provider",
-    "endpoint_is_configured",
-    "sdk_disabled",
-]
+__all__ = ["DEFAULT_PROTOCOL", "build_emitter", "endpoint_is_configured", "sdk_disabled", "validate_environment"]
 
 DEFAULT_PROTOCOL = "grpc"  # as the Python SDK's own `otlp` exporter entry point and opentelemetry-instrument
 _EXPORTER_ENTRY_POINT_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 _EXPORTER_GROUP = "opentelemetry_logs_exporter"
 _DEFAULT_OTLP_TIMEOUT_SECONDS = 10.0
-# Records the batch queue holds before dropping: enough for a burst of 20,000 messages to a
-# live collector (the SDK's 2,048 dropped about 80% of 50,000 in a measured burst).
-DEFAULT_MAX_QUEUE_SIZE = 32_768
-# Records per export request. The SDK's 512 keeps up to 512 records encoded and retried at
-# once while a collector is away; with 20 KB messages that alone grew RSS by ~100 MiB.
-DEFAULT_MAX_EXPORT_BATCH_SIZE = 128  # the OTLP exporter specification's default
 
 # W3C-baggage-like "key=value,key2=value2"; values may hold "=" (base64 tokens). The SDK's own
 # liberal pattern, made strict enough to reject what it would silently skip.
@@ -103,10 +91,10 @@ def _validate(environ: Mapping[str, str]) -> None:
             raise ConfigurationError(f"{name}={value!r}: expected a positive whole number of records or milliseconds")
     queue_size = _variable(environ, "OTEL_BLRP_MAX_QUEUE_SIZE")
     batch_size = _variable(environ, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")
-    if batch_size is not None and int(batch_size) > int(queue_size or DEFAULT_MAX_QUEUE_SIZE):
+    if batch_size is not None and int(batch_size) > int(queue_size or DEFAULT_MAX_QUEUE_RECORDS):
         raise ConfigurationError(
             f"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE={batch_size!r} exceeds the queue size "
-            f"(OTEL_BLRP_MAX_QUEUE_SIZE={queue_size or DEFAULT_MAX_QUEUE_SIZE})"
+            f"(OTEL_BLRP_MAX_QUEUE_SIZE={queue_size or DEFAULT_MAX_QUEUE_RECORDS})"
         )
     for name in _NON_NEGATIVE_INTEGER_VARIABLES:
         value = _variable(environ, name)
@@ -229,35 +217,37 @@ def _otlp_export_timeout_seconds(environ: Mapping[str, str]) -> float:
     return min(otlp_seconds, int(blrp_milliseconds) / 1000)
 
 
-def build_logger_provider(*, accounting: ExportAccounting | None = None) -> LoggerProvider:
-    """A LoggerProvider exporting through a ``BatchLogRecordProcessor`` per configured exporter.
-
-    Raises :class:`ConfigurationError` for any variable the pipeline cannot use. With
-    ``accounting``, one batch processor feeds all exporters and counts into it
-    (``mcp_otel.accounting``).
-    When ``OTEL_BLRP_MAX_QUEUE_SIZE`` is unset the queue holds ``DEFAULT_MAX_QUEUE_SIZE``
-    records instead of the SDK's 2,048, which drops most of a burst of a few thousand.
-    """
+def validate_environment() -> None:
+    """Raise :class:`ConfigurationError` for the first ``OTEL_*`` variable the pipeline cannot use."""
     _validate(os.environ)
-    factories = _exporter_factories(os.environ)
-    # No SDK atexit hook: its shutdown waits up to 30 s per processor for a dead collector.
-    # The handler registers its own, bounded one (OTelLogHandler.shutdown).
+    _exporter_factories(os.environ)
+
+
+def build_emitter() -> Emitter:
+    """The pipeline from the environment: a provider, the delivery queue, and the exporters.
+
+    Raises :class:`ConfigurationError` for any variable the pipeline cannot use.
+    """
+    environ = os.environ
+    _validate(environ)
+    factories = _exporter_factories(environ)
+    accounting = Accounting()
+    # No SDK atexit hook: its shutdown waits up to 30 s per processor for a dead collector. The
+    # emitter registers its own, bounded one.
     provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    if not factories:  # OTEL_LOGS_EXPORTER=none
+        return Emitter(provider, source="environment", accounting=accounting, owns_provider=True, exports_nothing=True)
     try:
         exporters = [factory() for factory in factories]
     except Exception as error:  # e.g. the grpc exporter refusing a certificate it cannot read
         raise ConfigurationError(f"OTEL_LOGS_EXPORTER: building the exporter failed: {error}") from error
-    queue_options: dict[str, Any] = {}
-    if _variable(os.environ, "OTEL_BLRP_MAX_QUEUE_SIZE") is None:
-        queue_options["max_queue_size"] = DEFAULT_MAX_QUEUE_SIZE
-    if _variable(os.environ, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE") is None:
-        queue_options["max_export_batch_size"] = DEFAULT_MAX_EXPORT_BATCH_SIZE
-    if accounting is None:
-        for exporter in exporters:
-            provider.add_log_record_processor(BatchLogRecordProcessor(exporter, **queue_options))
-    elif exporters:
-        # One queue in front of all exporters, so each record is counted once.
-        batch_processor = BatchLogRecordProcessor(AccountingExporter(exporters, accounting), **queue_options)
-        accounting.watch_queue(batch_processor)
-        provider.add_log_record_processor(batch_processor)
-    return provider
+    delivery = Delivery(
+        [ExporterDestination(exporter) for exporter in exporters],
+        accounting,
+        max_queue_records=int(_variable(environ, "OTEL_BLRP_MAX_QUEUE_SIZE") or DEFAULT_MAX_QUEUE_RECORDS),
+        max_batch_records=int(_variable(environ, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE") or DEFAULT_MAX_BATCH_RECORDS),
+        schedule_delay_seconds=int(_variable(environ, "OTEL_BLRP_SCHEDULE_DELAY") or 1_000) / 1000,
+        export_timeout_seconds=_otlp_export_timeout_seconds(environ),
+    )
+    provider.add_log_record_processor(delivery)
+    return Emitter(provider, source="environment", delivery=delivery, accounting=accounting, owns_provider=True)

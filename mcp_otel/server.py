@@ -15,17 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from mcp import types
-from opentelemetry.propagate import inject
 from pydantic import RootModel
 
-__all__ = ["send_log", "trace_meta"]
+from mcp_otel.levels import LoggingLevel
+from mcp_otel.trace_context import inject_into
 
-
-def trace_meta() -> dict[str, str]:
-    """``{"traceparent": ..., "tracestate": ...}`` for the current span; empty when there is none."""
-    carrier: dict[str, str] = {}
-    inject(carrier)
-    return carrier
+__all__ = ["send_log"]
 
 
 def _session_and_request_id(context: Any) -> tuple[Any, Any]:
@@ -37,7 +32,7 @@ def _session_and_request_id(context: Any) -> tuple[Any, Any]:
     return session, getattr(request_context, "request_id", None)
 
 
-async def send_log(context: Any, level: str, data: Any, logger: str | None = None) -> None:
+async def send_log(context: Any, level: LoggingLevel, data: Any, logger: str | None = None) -> None:
     """Send one ``notifications/message`` carrying the current trace context in ``_meta``.
 
     ``context``: a tool's ``Context`` (mcp's ``MCPServer`` or FastMCP's) or mcp's
@@ -54,7 +49,7 @@ async def send_log(context: Any, level: str, data: Any, logger: str | None = Non
     params: dict[str, Any] = {"level": level, "data": data}
     if logger is not None:
         params["logger"] = logger
-    meta = trace_meta()
+    meta = inject_into({})
     if meta:
         params["_meta"] = meta
     notification = types.LoggingMessageNotification(params=types.LoggingMessageNotificationParams.model_validate(params))

@@ -36,7 +36,7 @@ def test_demo_without_collector_prints_all_eight_levels() -> None:
     printed = re.findall(r"^\s*(\d+) (\w+)\s+\[mcp-otel-demo\.weather\] (\w+) report for Lisbon", completed.stdout, re.M)
     assert {text: int(number) for number, text, _ in printed} == SPEC_SEVERITY
     assert all(text == level for _, text, level in printed)
-    assert completed.stdout.strip().endswith("tool result: logged 8 messages for Lisbon")
+    assert completed.stdout.strip().endswith("tool result: logged 8 messages for Lisbon\n8 of 8 records acknowledged by the collector")
 
 
 def test_demo_with_endpoint_sends_to_the_collector() -> None:

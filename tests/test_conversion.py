@@ -13,14 +13,10 @@ from hypothesis import strategies as st
 from opentelemetry._logs import SeverityNumber
 
 from tests.support.spec import SEVERITY_ROWS
-from mcp_otel.conversion import (
-    DEFAULT_MAX_DEPTH,
-    ConversionLimits,
-    NESTING_LIMIT_MARKER,
-    convert_message,
-    severity_for_level,
-    to_otel_value,
-)
+from mcp_otel.conversion import DEFAULT_LIMITS, NESTING_LIMIT_MARKER, ConversionLimits, convert_message, to_otel_value
+from mcp_otel.levels import severity_for_level
+
+DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
 
 SPEC_SEVERITY_ROWS = SEVERITY_ROWS
 

@@ -111,20 +111,25 @@ def test_gzip_compression_over_grpc_delivers(monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("timeout_variable", ["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_BLRP_EXPORT_TIMEOUT"])
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
-def test_export_timeout_bounds_a_stuck_collector(
+def test_export_timeout_bounds_each_attempt_on_a_stuck_collector(
     protocol: str, timeout_variable: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The receiver accepts and never answers; the default deadline would be 10 s.
+    # The receiver accepts and never answers. With the default deadline (10 s) it would see one
+    # request in 4 s; with a 1 s deadline, the first attempt ends after 1 s and the retry (after
+    # a backoff of about 1 s) reaches it before shutdown's own 4 s bound.
     with OTLPReceiver(protocol, respond="never") as stuck:  # type: ignore[arg-type]
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", stuck.endpoint)
         monkeypatch.setenv(timeout_variable, "1" if timeout_variable == "OTEL_EXPORTER_OTLP_TIMEOUT" else "1000")
+        handler = OTelLogHandler()
+        handler.handle(_message("record 0"))
         started = time.monotonic()
-        _export()
+        handler.shutdown(timeout_millis=4_000)
         elapsed = time.monotonic() - started
-        assert stuck.wait_for_requests(1)
+        assert len(stuck.wait_for_requests(2, timeout=1)) >= 2
         assert stuck.records() == []
-        assert elapsed < 5, f"shutdown took {elapsed:.1f} s with a 1 s export deadline"
+        assert elapsed < 4.5, f"shutdown took {elapsed:.1f} s with a 4 s bound"
+        assert handler.stats()["dropped"]["shutdown"] == 1
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])

@@ -34,15 +34,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from opentelemetry.sdk._logs import LoggerProvider
 
-from mcp_otel import OTelLogHandler
-from mcp_otel.proxy import (
-    LOG_LEVEL_META_KEY,
-    PROTOCOL_VERSION_META_KEY,
-    SERVER_INFO_META_KEY,
-    SET_LEVEL_ANSWER_TIMEOUT_SECONDS,
-    ProxySession,
-    level_of_stderr_line,
-)
+from mcp_otel.proxy.protocol import LOG_LEVEL_META_KEY, SET_LEVEL_ANSWER_TIMEOUT_SECONDS
+from mcp_otel.proxy.relay import level_of_stderr_line
 from tests.conftest import FASTMCP_SERVER, PYTHON, REPOSITORY, SDK_SERVER, SERVERS
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
 
@@ -323,24 +316,6 @@ def test_an_unanswered_set_level_is_waited_for_once_not_per_line() -> None:
     assert elapsed < 2 * SET_LEVEL_ANSWER_TIMEOUT_SECONDS + 2
 
 
-def test_no_log_opt_in_never_holds_a_pipelined_initialized() -> None:
-    session = _session(None)
-    session.from_host(b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n')
-    started = time.monotonic()
-    initialized = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
-    assert session.from_host(initialized) == [initialized]  # the initialize answer has not come
-    assert time.monotonic() - started < 0.5
-
-
-def test_a_line_that_cannot_be_re_encoded_passes_unchanged() -> None:
-    session = _session()
-    session.from_host(b'{"jsonrpc":"2.0","id":0,"method":"server/discover","params":{"_meta":{'
-                      b'"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}\n')
-    huge = (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"x":1e999},'
-            b'"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}\n')
-    assert session.from_host(huge) == [huge]  # 1e999 has no JSON spelling once parsed
-
-
 def test_fast_pipelined_stream_passes_byte_for_byte(http_receiver: OTLPReceiver) -> None:
     handshake = [
         {"jsonrpc": "2.0", "id": 0, "method": "initialize",
@@ -548,81 +523,3 @@ def test_unusable_command(arguments: list[str], status: int) -> None:
     assert completed.returncode == status
     assert completed.stdout == b""
     assert completed.stderr.startswith(b"mcp-otel proxy: ")
-
-
-# --------------------------------------------------------------------------- the host side, line by line
-
-
-def _session(log_level: str | None = "debug") -> ProxySession:
-    return ProxySession(OTelLogHandler(logger_provider=LoggerProvider()), log_level=log_level)
-
-
-def _modern(method: str, *, request_id: Any = 1, meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method,
-                               "params": {"_meta": {PROTOCOL_VERSION_META_KEY: "2026-07-28", **(meta or {})}}}
-    if request_id is not None:
-        message["id"] = request_id
-    return message
-
-
-HOST_LINES: list[tuple[str, Any, str | None, bool]] = [
-    # (row id, message from the host, opt-in level, whether the log-level key gets added)
-    ("2026-07-28 request without the key", _modern("tools/call"), "debug", True),
-    ("2026-07-28 request, opt-in off", _modern("tools/call"), None, False),
-    ("2026-07-28 request with the host's own key", _modern("tools/call", meta={LOG_LEVEL_META_KEY: "error"}),
-     "debug", False),
-    ("server/discover probe", _modern("server/discover"), "debug", False),
-    ("2026-07-28 notification", _modern("notifications/cancelled", request_id=None), "debug", False),
-    ("legacy request", {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"_meta": {"progressToken": 1}}},
-     "debug", False),
-]
-
-
-@pytest.mark.parametrize(("message", "log_level", "gets_key"), [row[1:] for row in HOST_LINES],
-                         ids=[row[0] for row in HOST_LINES])
-def test_host_line(message: dict[str, Any], log_level: str | None, gets_key: bool) -> None:
-    line = json.dumps(message, indent=1).replace("\n", " ").encode() + b"\r\n"  # a spelling of the host's own
-    (forwarded,) = _session(log_level).from_host(line)
-    if not gets_key:
-        assert forwarded == line
-        return
-    assert forwarded.endswith(b"}\r\n")
-    expected = json.loads(line)
-    expected["params"]["_meta"][LOG_LEVEL_META_KEY] = log_level
-    assert json.loads(forwarded) == expected
-
-
-def test_legacy_handshake_adds_the_set_level_request_after_initialized() -> None:
-    session = _session("warning")
-    initialize = b'{"jsonrpc":"2.0","id":7,"method":"initialize","params":{}}\n'
-    assert session.from_host(initialize) == [initialize]
-    answer = b'{"jsonrpc":"2.0","id":7,"result":{"protocolVersion":"2025-06-18","capabilities":{"logging":{}},' \
-             b'"serverInfo":{"name":"s","version":"2"}}}\n'
-    assert session.from_server(answer) == answer
-    initialized = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
-    forwarded, own_request = session.from_host(initialized)
-    assert forwarded == initialized
-    request = json.loads(own_request)
-    assert (request["method"], request["params"]) == ("logging/setLevel", {"level": "warning"})
-    assert session.own_request_pending()
-    own_answer = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": {}}).encode() + b"\n"
-    assert session.from_server(own_answer) is None  # consumed, never forwarded
-    assert not session.own_request_pending()
-    assert session.attributes == {"mcp.server.name": "s", "mcp.server.version": "2",
-                                  "mcp.protocol.version": "2025-06-18", "network.transport": "pipe"}
-
-
-def test_no_set_level_request_for_a_server_without_the_logging_capability() -> None:
-    session = _session()
-    session.from_host(b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n')
-    session.from_server(b'{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},'
-                        b'"serverInfo":{"name":"s","version":"1"}}}\n')
-    initialized = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
-    assert session.from_host(initialized) == [initialized]
-
-
-def test_meta_keys_are_mcp_types_own() -> None:
-    import mcp_types  # mcp 2.x's own protocol names
-    assert (PROTOCOL_VERSION_META_KEY, LOG_LEVEL_META_KEY, SERVER_INFO_META_KEY) == (
-        mcp_types.PROTOCOL_VERSION_META_KEY, mcp_types.LOG_LEVEL_META_KEY, mcp_types.SERVER_INFO_META_KEY
-    )

@@ -26,17 +26,18 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
 from mcp_otel import OTelLogHandler
-from mcp_otel.accounting import DEFAULT_MAX_QUEUED_BYTES
+from mcp_otel.attributes import TRUNCATED as TRUNCATED_ATTRIBUTE
 from mcp_otel.conversion import (
     NESTING_LIMIT_MARKER,
     REDACTION_MARKER,
     SIZE_LIMIT_MARKER,
-    TRUNCATED_ATTRIBUTE,
     ConversionLimits,
     convert_message,
 )
-from mcp_otel.pipeline import DEFAULT_MAX_QUEUE_SIZE
+from mcp_otel.delivery import DEFAULT_MAX_QUEUE_BYTES as DEFAULT_MAX_QUEUED_BYTES
+from mcp_otel.delivery import DEFAULT_MAX_QUEUE_RECORDS as DEFAULT_MAX_QUEUE_SIZE
 from tests.conftest import REPOSITORY
+from tests.support.accounting import NO_DROPS, assert_adds_up
 from tests.support.otlp_receiver import OTLPReceiver, ReceiverProcess, free_port
 
 
@@ -54,7 +55,8 @@ def test_burst_of_20000_arrives_whole_at_default_settings(receiver: OTLPReceiver
     assert sorted(record.attributes["index"] for record in records) == list(range(20_000))
     stats = handler.stats()
     assert stats["exported"] == 20_000
-    assert stats["dropped"] == {"queue_full": 0, "export_failed": 0, "shutdown": 0, "internal_error": 0}
+    assert stats["dropped"] == NO_DROPS
+    assert_adds_up(stats, 20_000)
 
 
 @pytest.fixture
@@ -288,7 +290,7 @@ def test_disabled_handler_stats_have_the_same_shape(monkeypatch: pytest.MonkeyPa
 
 
 def test_long_logger_names_are_cut_and_marked(receiver: OTLPReceiver) -> None:
-    from mcp_otel.handler import MAX_SCOPE_NAME_LENGTH
+    from mcp_otel.emitter import MAX_SCOPE_NAME_LENGTH
 
     handler = OTelLogHandler()
     handler.handle(SimpleNamespace(level="info", logger="n" * 1_000_000, data="long logger"))
@@ -304,7 +306,7 @@ def test_a_shut_down_handler_is_not_kept_alive_by_its_exit_hook(monkeypatch: pyt
 
     monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
     handler = OTelLogHandler()
-    pipeline = weakref.ref(handler._pipeline)  # noqa: SLF001 - what the exit hook would retain
+    pipeline = weakref.ref(handler._emitter)  # noqa: SLF001 - what the exit hook would retain
     handler.shutdown()
     del handler
     gc.collect()

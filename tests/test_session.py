@@ -12,7 +12,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from mcp_otel import OTelLogHandler
-from mcp_otel.session import (
+from mcp_otel.connect import (
     LOG_LEVEL_VARIABLE,
     bind_session,
     connect_client,

@@ -8,7 +8,7 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from mcp_otel.session import session_attributes
+from mcp_otel.connect import session_attributes
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,8 @@ import warnings
 
 from mcp.server.mcpserver import Context, MCPServer
 
-from mcp_otel.server import send_log, trace_meta
+from mcp_otel.server import send_log
+from mcp_otel.trace_context import inject_into
 
 warnings.filterwarnings("ignore", message=".*logging capability is deprecated")
 
@@ -19,7 +20,7 @@ async def traced_work(ctx: Context) -> str:
     """Log twice from inside the request's span; return the trace context the server saw."""
     await send_log(ctx, "info", {"msg": "started", "extra": {"step": 1}}, logger="traced")
     await send_log(ctx.request_context, "error", "failed politely", logger="traced")
-    return trace_meta().get("traceparent", "")
+    return inject_into({}).get("traceparent", "")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""Attribute names the package sets, and the one builder of a server's attributes.
+
+===========================  ==========================================================  ==========
+attribute                    meaning                                                     defined by
+===========================  ==========================================================  ==========
+``mcp.server.name``          the server's ``serverInfo.name`` (or the name you gave)     mcp-otel
+``mcp.server.version``       the server's ``serverInfo.version``                         mcp-otel
+``mcp.protocol.version``     the negotiated MCP protocol version                         MCP semconv
+``mcp.session.id``           the Streamable HTTP session id                              MCP semconv
+``network.transport``        ``pipe`` (stdio) or ``tcp`` (HTTP)                          OTel semconv
+``server.address``/``port``  the HTTP server's host and port                             OTel semconv
+``log.iostream``             ``stderr`` on records read from a server's standard error   OTel semconv
+``mcp_otel.truncated``       ``true`` when a cap cut something out of the record         mcp-otel
+``mcp_otel.logger``          the logger name, past the cap on distinct scopes            mcp-otel
+===========================  ==========================================================  ==========
+
+No semantic convention names a peer server's identity, so ``mcp.server.*`` are this package's own
+keys, as are ``mcp_otel.*``. The OTel names come from ``opentelemetry-semantic-conventions``
+where it has them as stable; the MCP ones are typed out, because that package marks its MCP
+constants as moved to the GenAI conventions repository (they may leave it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.semconv.attributes.network_attributes import NETWORK_TRANSPORT
+from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
+
+__all__ = [
+    "LOGGER_NAME",
+    "LOG_IOSTREAM",
+    "MCP_PROTOCOL_VERSION",
+    "MCP_SERVER_NAME",
+    "MCP_SERVER_VERSION",
+    "MCP_SESSION_ID",
+    "NETWORK_TRANSPORT",
+    "SERVER_ADDRESS",
+    "SERVER_PORT",
+    "TRUNCATED",
+    "server_attributes",
+]
+
+MCP_SERVER_NAME = "mcp.server.name"
+MCP_SERVER_VERSION = "mcp.server.version"
+MCP_PROTOCOL_VERSION = "mcp.protocol.version"  # MCP semantic conventions
+MCP_SESSION_ID = "mcp.session.id"  # MCP semantic conventions
+LOG_IOSTREAM = "log.iostream"  # OTel semantic conventions (incubating)
+TRUNCATED = "mcp_otel.truncated"
+LOGGER_NAME = "mcp_otel.logger"
+
+
+def server_attributes(
+    *,
+    name: object = None,
+    version: object = None,
+    protocol_version: object = None,
+    transport: str | None = None,
+    address: str | None = None,
+    port: int | None = None,
+    session_id: object = None,
+) -> dict[str, Any]:
+    """The attributes that describe one server connection; what is unknown, empty or not text is left out."""
+    attributes: dict[str, Any] = {}
+    for key, value in (
+        (MCP_SERVER_NAME, name),
+        (MCP_SERVER_VERSION, version),
+        (MCP_PROTOCOL_VERSION, protocol_version),
+        (MCP_SESSION_ID, session_id),
+        (NETWORK_TRANSPORT, transport),
+        (SERVER_ADDRESS, address),
+    ):
+        if isinstance(value, str) and value:
+            attributes[key] = value
+    if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65_536:
+        attributes[SERVER_PORT] = port
+    return attributes

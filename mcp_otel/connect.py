@@ -1,0 +1,239 @@
+"""Client connection helpers: connect with the handler installed, the server named, and logs flowing.
+
+``session_attributes(source)`` reads what an initialized connection knows about its server
+(built by ``mcp_otel.attributes.server_attributes``):
+
+==========================  ===================================================================
+attribute                   from
+==========================  ===================================================================
+``mcp.server.name``         the server's ``serverInfo.name`` (handshake or 2026 discovery)
+``mcp.server.version``      the server's ``serverInfo.version`` (when not empty)
+``mcp.protocol.version``    the negotiated protocol version (MCP semantic conventions)
+``mcp.session.id``          the Streamable HTTP session id, when the transport has one
+``network.transport``       ``pipe`` for stdio, ``tcp`` for HTTP (OTel semantic conventions)
+``server.address``/``port`` host and port of an HTTP server URL
+==========================  ===================================================================
+
+The ``connect_*`` async context managers open a connection for each client API with a
+:class:`~mcp_otel.connection.ConnectionLog` as its logging callback (the server's attributes
+added once the handshake tells them; attributes you gave explicitly win) and the opt-in done:
+2026-07-28 servers get the per-request ``_meta`` level; legacy servers get ``logging/setLevel``
+when they advertise logging (others send every level unasked). The level comes from the
+``level`` argument, else ``MCP_OTEL_LOG_LEVEL``, else ``debug``; messages below it are also
+dropped client-side, so the level holds whatever the server does.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from mcp_otel.attributes import server_attributes
+from mcp_otel.connection import ConnectionLog
+from mcp_otel.handler import OTelLogHandler
+from mcp_otel.levels import LoggingLevel, parse_level
+
+if TYPE_CHECKING:
+    import fastmcp
+    from mcp import Client, ClientSession
+
+__all__ = [
+    "LOG_LEVEL_VARIABLE",
+    "bind_session",
+    "connect_client",
+    "connect_fastmcp",
+    "connect_session",
+    "resolve_log_level",
+    "session_attributes",
+]
+
+LOG_LEVEL_VARIABLE = "MCP_OTEL_LOG_LEVEL"
+_MODERN_PREFIX = "2026-"  # protocol versions from 2026-07-28 on opt in per request
+
+
+def resolve_log_level(level: LoggingLevel | None = None) -> LoggingLevel:
+    """``level``, else ``MCP_OTEL_LOG_LEVEL``, else ``"debug"``; a ConfigurationError names a bad one."""
+    if level is not None:
+        return parse_level(level, "level")
+    return parse_level(os.environ.get(LOG_LEVEL_VARIABLE, "").strip() or "debug", LOG_LEVEL_VARIABLE)
+
+
+def _first(*values: Any) -> Any:
+    return next((value for value in values if value is not None and value != ""), None)
+
+
+def _field(model: Any, snake_name: str, camel_name: str) -> Any:
+    """A field of an mcp model: snake_case attributes in mcp 2.x, camelCase in 1.x."""
+    value = getattr(model, snake_name, None)
+    return value if value is not None else getattr(model, camel_name, None)
+
+
+def session_attributes(source: Any, *, server: Any = None, initialize_result: Any = None) -> dict[str, Any]:
+    """What ``source`` (mcp ``ClientSession``/``Client``, ``fastmcp.Client``) knows of its server.
+
+    ``server`` (a ``StdioServerParameters`` or a URL) names the transport when the source cannot
+    tell, as for a bare ``ClientSession``. mcp 1.x's ``ClientSession`` keeps no server info: pass
+    the ``InitializeResult`` that ``initialize()`` returned as ``initialize_result``.
+    """
+    session = getattr(source, "session", None) if not hasattr(source, "send_request") else source
+    initialize_result = _first(
+        initialize_result, getattr(source, "initialize_result", None), getattr(session, "initialize_result", None)
+    )
+    server_info = _first(
+        getattr(source, "server_info", None),
+        getattr(session, "server_info", None),
+        _field(initialize_result, "server_info", "serverInfo"),
+    )
+    protocol_version = _first(
+        getattr(session, "protocol_version", None),
+        _field(initialize_result, "protocol_version", "protocolVersion"),
+    )
+    transport, address, port = _transport(_first(server, getattr(source, "server", None), getattr(source, "transport", None)))
+    return server_attributes(
+        name=getattr(server_info, "name", None),
+        version=getattr(server_info, "version", None),
+        protocol_version=protocol_version,
+        transport=transport,
+        address=address,
+        port=port,
+        session_id=_session_id(getattr(source, "transport", None)),
+    )
+
+
+def _transport(server: Any) -> tuple[str | None, str | None, int | None]:
+    """``network.transport``, ``server.address`` and ``server.port`` of a server URL or stdio parameters."""
+    url = server if isinstance(server, str) else getattr(server, "url", None)
+    if isinstance(url, str) and "://" in url:
+        parts = urlsplit(url)
+        try:
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+        except ValueError:  # a port that is not a number
+            port = None
+        return "tcp", parts.hostname, port
+    if server is not None and ("Stdio" in type(server).__name__ or hasattr(server, "command")):
+        return "pipe", None, None
+    return None, None, None
+
+
+def _session_id(transport: Any) -> str | None:
+    get_session_id = getattr(transport, "get_session_id", None)
+    if callable(get_session_id):
+        try:
+            session_id = get_session_id()
+        except Exception:  # a transport not connected yet has none
+            return None
+        return session_id if isinstance(session_id, str) else None
+    return None
+
+
+def bind_session(
+    handler: OTelLogHandler, source: Any, *, server: Any = None, initialize_result: Any = None
+) -> OTelLogHandler:
+    """A handler adding ``session_attributes(source)`` (explicit attributes still win).
+
+    Warns once through the ``mcp_otel`` logger when a 2026-07-28 connection opted in to no log
+    level: such a connection receives no log messages at all.
+    """
+    session = getattr(source, "session", source)
+    protocol_version = getattr(session, "protocol_version", None)
+    log_level = _first(getattr(source, "log_level", None), getattr(session, "_log_level", None))
+    emitter = handler._emitter  # noqa: SLF001 - the package's own handler
+    if (
+        emitter is not None
+        and isinstance(protocol_version, str)
+        and protocol_version.startswith(_MODERN_PREFIX)
+        and log_level is None
+    ):
+        emitter.warn_once(
+            "no-opt-in",
+            f"mcp_otel: the connection speaks MCP {protocol_version} but requested no log level, so the "
+            "server sends no log messages; pass log_level= or use mcp_otel.connect_client().",
+        )
+    attributes = session_attributes(source, server=server, initialize_result=initialize_result)
+    return handler._derive(reported=attributes)  # noqa: SLF001
+
+
+async def _set_level_if_supported(set_logging_level: Callable[[LoggingLevel], Awaitable[Any]], level: LoggingLevel, capabilities: Any) -> None:
+    """``logging/setLevel`` when the server declares logging (the spec's precondition for it)."""
+    if getattr(capabilities, "logging", None) is None:
+        return
+    # mcp 2.x marks set_logging_level deprecated (SEP-2577) and warns at its caller: that is this
+    # helper, not the user's code, so the warning is silenced for this one call. The warning is
+    # raised when the coroutine is created, so only that step runs under the filter.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*logging capability is deprecated")
+        pending = set_logging_level(level)
+    await pending
+
+
+@asynccontextmanager
+async def connect_client(
+    server: Any, handler: OTelLogHandler, *, level: LoggingLevel | None = None, **client_options: Any
+) -> AsyncIterator[Client]:
+    """mcp 2.x ``Client(server, ...)`` with a per-connection logging callback and the opt-in done."""
+    from mcp import Client
+
+    chosen_level = resolve_log_level(level)
+    connection = ConnectionLog(handler, min_level=chosen_level)
+    async with Client(server, logging_callback=connection, log_level=chosen_level, **client_options) as client:
+        connection.learn(session_attributes(client))
+        if not client.protocol_version.startswith(_MODERN_PREFIX):
+            await _set_level_if_supported(client.session.set_logging_level, chosen_level, client.server_capabilities)
+        yield client
+
+
+@asynccontextmanager
+async def connect_session(
+    read_stream: Any,
+    write_stream: Any,
+    handler: OTelLogHandler,
+    *,
+    level: LoggingLevel | None = None,
+    server: Any = None,
+    **session_options: Any,
+) -> AsyncIterator[ClientSession]:
+    """mcp ``ClientSession`` (1.x and 2.x): initialized, per-connection logging callback, opt-in done.
+
+    ``server`` (the ``StdioServerParameters`` or URL) fills ``network.transport`` and ``server.*``.
+    """
+    from mcp import ClientSession
+
+    chosen_level = resolve_log_level(level)
+    connection = ConnectionLog(handler, min_level=chosen_level)
+    async with ClientSession(read_stream, write_stream, logging_callback=connection, **session_options) as session:
+        result = await session.initialize()
+        connection.learn(session_attributes(session, server=server, initialize_result=result))
+        await _set_level_if_supported(session.set_logging_level, chosen_level, result.capabilities)
+        yield session
+
+
+@asynccontextmanager
+async def connect_fastmcp(
+    transport: Any, handler: OTelLogHandler, *, level: LoggingLevel | None = None, **client_options: Any
+) -> AsyncIterator[fastmcp.Client[Any]]:
+    """``fastmcp.Client(transport, log_handler=...)`` with a per-connection logging callback and the opt-in done.
+
+    FastMCP opts in to ``debug`` on 2026-07-28 by itself; the chosen level is then applied
+    client-side. On legacy handshakes it sends ``logging/setLevel`` when the server supports it.
+    """
+    from fastmcp import Client
+
+    chosen_level = resolve_log_level(level)
+    connection = ConnectionLog(handler, min_level=chosen_level)
+    async with Client(transport, log_handler=connection, **client_options) as client:
+        attributes = session_attributes(client)
+        connection.learn(attributes)
+        if not str(attributes.get("mcp.protocol.version", "")).startswith(_MODERN_PREFIX):
+            await _set_level_if_supported(client.session.set_logging_level, chosen_level, _capabilities(client))
+        yield client
+
+
+def _capabilities(client: Any) -> Any:
+    capabilities = getattr(client, "server_capabilities", None)
+    if capabilities is None:
+        capabilities = getattr(getattr(client, "initialize_result", None), "capabilities", None)
+    return capabilities
