@@ -30,16 +30,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mcp.types import LoggingMessageNotificationParams  # noqa: E402
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler, ReadableLogRecord  # noqa: E402
-from opentelemetry.sdk._logs.export import (  # noqa: E402
+from mcp.types import LoggingMessageNotificationParams
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler, ReadableLogRecord
+from opentelemetry.sdk._logs.export import (
     BatchLogRecordProcessor,
     LogRecordExporter,
     LogRecordExportResult,
 )
 
-from mcp_otel import OTelLogHandler, severity_for_level  # noqa: E402
-from tests.support.otlp_receiver import OTLPReceiver, free_port  # noqa: E402
+from mcp_otel import OTelLogHandler, severity_for_level
+from tests.support.otlp_receiver import OTLPReceiver, free_port
 
 LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 

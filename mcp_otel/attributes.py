@@ -6,7 +6,8 @@ attribute                    meaning                                            
 ``mcp.server.name``          the server's ``serverInfo.name`` (or the name you gave)     mcp-otel
 ``mcp.server.version``       the server's ``serverInfo.version``                         mcp-otel
 ``mcp.protocol.version``     the negotiated MCP protocol version                         MCP semconv
-``mcp.session.id``           the Streamable HTTP session id                              MCP semconv
+``mcp.session.id``           the Streamable HTTP session id; never on 2026-07-28 and     MCP semconv
+                             later protocols (the convention: MUST NOT, no session)
 ``network.transport``        ``pipe`` (stdio) or ``tcp`` (HTTP)                          OTel semconv
 ``server.address``/``port``  the HTTP server's host and port                             OTel semconv
 ``log.iostream``             ``stderr`` on records read from a server's standard error   OTel semconv
@@ -47,6 +48,7 @@ MCP_PROTOCOL_VERSION = "mcp.protocol.version"  # MCP semantic conventions
 MCP_SESSION_ID = "mcp.session.id"  # MCP semantic conventions
 LOG_IOSTREAM = "log.iostream"  # OTel semantic conventions (incubating)
 TRUNCATED = "mcp_otel.truncated"
+MODERN_PROTOCOL_VERSION = "2026-07-28"  # the first version without sessions or the initialize handshake
 LOGGER_NAME = "mcp_otel.logger"
 
 
@@ -61,6 +63,8 @@ def server_attributes(
     session_id: object = None,
 ) -> dict[str, Any]:
     """The attributes that describe one server connection; what is unknown, empty or not text is left out."""
+    if isinstance(protocol_version, str) and protocol_version >= MODERN_PROTOCOL_VERSION:
+        session_id = None  # MCP semantic conventions: MUST NOT be set for 2026-07-28-and-later sessions
     attributes: dict[str, Any] = {}
     for key, value in (
         (MCP_SERVER_NAME, name),

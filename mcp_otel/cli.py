@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mcp_otel._version import __version__
 from mcp_otel.errors import ConfigurationError
-from mcp_otel.levels import LEVELS
+from mcp_otel.levels import LEVELS, parse_level
 
 __all__ = ["main"]
 
@@ -109,7 +109,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "behind 'mcp-otel proxy', with absolute paths to mcp-otel and to the server's program, so that the host "
         "finds both whatever its PATH. With --write, merge it into that file (other servers kept, a .bak copy made).",
     )
-    host_config.add_argument("--host", choices=("claude", "cursor", "vscode"), default="claude", help="the file shape (default: claude)")
+    host_config.add_argument(
+        "--host", choices=("claude", "cursor", "vscode"), default="claude", help="the file's shape (default: claude)"
+    )
     host_config.add_argument("--name", help="the server's entry name and mcp.server.name (default: the command's name)")
     host_config.add_argument(
         "--env",
@@ -160,7 +162,7 @@ def _demo(level: str, city: str) -> int:
 
     from mcp_otel.demo import run_demo
 
-    result = anyio.run(run_demo, level, city)
+    result = anyio.run(run_demo, parse_level(level, "--level"), city)
     print(f"tool result: {result.tool_text}")
     print(f"{result.acknowledged} of {result.sent} records acknowledged by the collector")
     return 0 if result.acknowledged == result.sent else 1

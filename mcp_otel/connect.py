@@ -141,7 +141,7 @@ def bind_session(
     session = getattr(source, "session", source)
     protocol_version = getattr(session, "protocol_version", None)
     log_level = _first(getattr(source, "log_level", None), getattr(session, "_log_level", None))
-    emitter = handler._emitter  # noqa: SLF001 - the package's own handler
+    emitter = handler._emitter
     if (
         emitter is not None
         and isinstance(protocol_version, str)
@@ -154,10 +154,12 @@ def bind_session(
             "server sends no log messages; pass log_level= or use mcp_otel.connect_client().",
         )
     attributes = session_attributes(source, server=server, initialize_result=initialize_result)
-    return handler._derive(reported=attributes)  # noqa: SLF001
+    return handler._derive(reported=attributes)
 
 
-async def _set_level_if_supported(set_logging_level: Callable[[LoggingLevel], Awaitable[Any]], level: LoggingLevel, capabilities: Any) -> None:
+async def _set_level_if_supported(
+    set_logging_level: Callable[[LoggingLevel], Awaitable[Any]], level: LoggingLevel, capabilities: Any
+) -> None:
     """``logging/setLevel`` when the server declares logging (the spec's precondition for it)."""
     if getattr(capabilities, "logging", None) is None:
         return

@@ -32,7 +32,7 @@ class ConnectionLog:
     __slots__ = ("_base", "_reported", "handler")
 
     def __init__(self, handler: OTelLogHandler, *, min_level: LoggingLevel | None = None) -> None:
-        self._base = handler._derive(min_level=min_level)  # noqa: SLF001 - the package's own pattern
+        self._base = handler._derive(min_level=min_level)
         self._reported: dict[str, Any] = {}
         self.handler = self._base
 
@@ -41,7 +41,7 @@ class ConnectionLog:
         reported = {**self._reported, **attributes}
         if reported != self._reported:
             self._reported = reported
-            self.handler = self._base._derive(reported=reported)  # noqa: SLF001
+            self.handler = self._base._derive(reported=reported)
 
     async def __call__(self, params: Any) -> None:
         """mcp's ``LoggingFnT`` and FastMCP's ``LogHandler``."""

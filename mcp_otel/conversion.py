@@ -96,7 +96,11 @@ class ConversionLimits:
         if len(checked) >= _MAX_CHECKED_KEYS:
             return False
         for key in mapping:
-            if type(key) is not str or not 0 < len(key) <= _MAX_CHECKED_KEY_LENGTH or key.lower() in self.redacted_keys:
+            if (
+                type(key) is not str
+                or not 0 < len(key) <= min(_MAX_CHECKED_KEY_LENGTH, self.max_string_length)
+                or key.lower() in self.redacted_keys
+            ):
                 return False
         checked.update(mapping)
         return True
@@ -165,9 +169,9 @@ def _convert(value: Any, depth_left: int, walk: _Walk) -> AnyValue:
     if value_type is bool or value is None:
         return value  # type: ignore[no-any-return]
     if value_type is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else walk.string(_int_text(value))  # type: ignore[no-any-return]
+        return value if _INT64_MIN <= value <= _INT64_MAX else walk.string(_int_text(value))
     if value_type is float:
-        return value if math.isfinite(value) else _non_finite_name(value)  # type: ignore[no-any-return]
+        return value if math.isfinite(value) else _non_finite_name(value)
     if isinstance(value, (bytes, bytearray)):
         if len(value) > walk.limits.max_string_length:
             walk.cut = True
@@ -245,7 +249,7 @@ def _flat_extra_size(extra: dict[Any, Any], limits: ConversionLimits, size: int)
     record. Anything unusual returns -1.
     """
     if len(extra) > limits.max_attributes or not (
-        limits._checked_keys.issuperset(extra) or limits.keys_are_checked(extra)  # noqa: SLF001 - its own memo
+        limits._checked_keys.issuperset(extra) or limits.keys_are_checked(extra)
     ):
         return -1
     max_string_length = limits.max_string_length

@@ -44,9 +44,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
-from opentelemetry.context import Context, _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach, detach, set_value
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.resources import Resource
 
 from mcp_otel.accounting import Accounting
 
@@ -74,6 +75,7 @@ MAX_RETRY_AFTER_SECONDS = 300.0  # a collector asking for more is asked again af
 
 _internal_log = logging.getLogger("mcp_otel")
 _NO_CONTEXT = Context()
+_EMPTY_RESOURCE = Resource.get_empty()
 
 
 class SendOutcome(NamedTuple):
@@ -114,7 +116,7 @@ class ExporterDestination:
         return SendOutcome(False, retryable=True, cause=f"{type(self.exporter).__name__} reported a failure")
 
     def shutdown(self) -> None:
-        self.exporter.shutdown()
+        self.exporter.shutdown()  # type: ignore[no-untyped-call]
 
 
 class _Entry(NamedTuple):
@@ -159,7 +161,13 @@ class Delivery(LogRecordProcessor):
         self._start()
         if hasattr(os, "register_at_fork"):
             reference = weakref.WeakMethod(self._start)
-            os.register_at_fork(after_in_child=lambda: (start := reference()) and start())  # type: ignore[func-returns-value]
+
+            def restart_in_child() -> None:
+                start = reference()
+                if start is not None:
+                    start()
+
+            os.register_at_fork(after_in_child=restart_in_child)
 
     def _start(self) -> None:
         """(Re)start the queue and its worker: at construction, and in a child after ``fork``."""
@@ -195,7 +203,7 @@ class Delivery(LogRecordProcessor):
         entry = _Entry(
             ReadableLogRecord(
                 log_record=api_record,
-                resource=log_record.resource,  # type: ignore[arg-type]
+                resource=log_record.resource or _EMPTY_RESOURCE,
                 instrumentation_scope=log_record.instrumentation_scope,
                 limits=log_record.limits,
             ),
@@ -267,7 +275,7 @@ class Delivery(LogRecordProcessor):
             self._in_flight = []
             if self._abandoned:
                 return
-            failed_size = sum(entry.size for entry, bad in zip(batch, failed) if bad)
+            failed_size = sum(entry.size for entry, bad in zip(batch, failed, strict=True) if bad)
             failed_count = sum(failed)
             if failed_count:
                 self._accounting.settled_locked(failed_count, failed_size, "export_failed")
@@ -315,7 +323,7 @@ class Delivery(LogRecordProcessor):
             if outcome.retry_after_seconds is not None:
                 delay = min(max(outcome.retry_after_seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
             else:
-                delay = backoff * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not cryptography
+                delay = backoff * random.uniform(0.8, 1.2)
                 backoff = min(backoff * 2, self._max_backoff)
             with self._condition:
                 deadline = self._clock() + delay

@@ -12,16 +12,17 @@ import argparse
 import warnings
 from typing import Any
 
+from mcp_otel.levels import LEVELS
+
 try:  # mcp 2.x
     from mcp.server.mcpserver import Context, MCPServer
 except ImportError:  # mcp 1.x
-    from mcp.server.fastmcp import Context  # type: ignore[no-redef]
-    from mcp.server.fastmcp import FastMCP as MCPServer  # type: ignore[no-redef]
+    from mcp.server.fastmcp import Context  # type: ignore[no-redef,attr-defined]
+    from mcp.server.fastmcp import FastMCP as MCPServer  # type: ignore[no-redef,attr-defined]
 
 # MCP 2026-07-28 deprecates the logging capability (SEP-2577); logging is this server's whole point.
 warnings.filterwarnings("ignore", message=".*logging capability is deprecated")
 
-LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
 def build_server(name: str = "mcp-otel-demo") -> Any:

@@ -100,7 +100,7 @@ class Emitter:
             return True
         if self.delivery is not None:
             return self.delivery.force_flush(int(timeout_millis))
-        flush: Callable[[], Any] = getattr(self.provider, "force_flush", lambda *arguments: True)
+        flush: Callable[..., Any] = getattr(self.provider, "force_flush", lambda *arguments: True)
         return run_bounded(lambda: flush(int(timeout_millis)), timeout_millis)
 
     def shutdown(self, timeout_millis: float) -> None:
@@ -116,7 +116,7 @@ class Emitter:
             shutdown: Callable[[], Any] = getattr(self.provider, "shutdown", lambda: None)
             run_bounded(shutdown, 1_000)  # the delivery queue is down already: this only closes the rest
         else:
-            flush: Callable[[], Any] = getattr(self.provider, "force_flush", lambda *arguments: True)
+            flush: Callable[..., Any] = getattr(self.provider, "force_flush", lambda *arguments: True)
             run_bounded(lambda: flush(int(timeout_millis)), timeout_millis)
         self.accounting.report_drops()
 

@@ -55,7 +55,7 @@ def severity_for_level(level: object) -> SeverityNumber:
 
 
 def parse_level(value: object, source: str) -> LoggingLevel:
-    """``value`` as one of the eight levels; a ConfigurationError (a ValueError) naming ``source`` (an option or variable) otherwise."""
+    """``value`` as one of the eight levels; else a ConfigurationError (a ValueError) naming ``source``."""
     for level in LEVELS:
         if value == level:
             return level

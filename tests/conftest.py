@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,26 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@contextmanager
+def otel_environment(**variables: str) -> Iterator[pytest.MonkeyPatch]:
+    """No OTEL_* or MCP_OTEL_* setting of the developer's or CI's own, a short batch delay, then ``variables``.
+
+    For module-scoped fixtures; each test gets the same through the autouse fixture below.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(("OTEL_", "MCP_OTEL_")):
+                patch.delenv(name)
+        patch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "50")
+        for name, value in variables.items():
+            patch.setenv(name, value)
+        yield patch
+
+
 @pytest.fixture(autouse=True)
-def clean_otel_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's or CI's own OTEL_* settings; a short batch delay keeps tests fast."""
-    for name in list(os.environ):
-        if name.startswith("OTEL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "50")
+def clean_otel_environment() -> Iterator[None]:
+    with otel_environment():
+        yield
 
 
 @pytest.fixture(params=PROTOCOLS)

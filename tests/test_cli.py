@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
 import sys
+
+import pytest
 
 from mcp_otel import __version__
 from tests.conftest import REPOSITORY
@@ -52,3 +55,52 @@ def test_demo_with_endpoint_sends_to_the_collector() -> None:
     assert {record.body for record in records} == {f"{level} report for Faro" for level in
                                                    ("warning", "error", "critical", "alert", "emergency")}
     assert "report for" not in completed.stdout
+
+
+BAD_OPTIONS = [
+    ("negative flush timeout", ["proxy", "--flush-timeout", "-1", "--", "true"], "positive number of seconds"),
+    ("zero flush timeout", ["proxy", "--flush-timeout", "0", "--", "true"], "positive number of seconds"),
+    ("infinite flush timeout", ["proxy", "--flush-timeout", "inf", "--", "true"], "positive number of seconds"),
+    ("flush timeout not a number", ["proxy", "--flush-timeout", "soon", "--", "true"], "positive number of seconds"),
+    ("unknown proxy level", ["proxy", "--log-level", "verbose", "--", "true"], "invalid choice: 'verbose'"),
+    ("unknown demo level", ["demo", "--level", "WARNING"], "invalid choice: 'WARNING'"),
+    ("no command at all", [], "required: COMMAND"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "message"), [row[1:] for row in BAD_OPTIONS], ids=[row[0] for row in BAD_OPTIONS])
+def test_a_bad_option_exits_2_naming_it(arguments: list[str], message: str) -> None:
+    completed = _run_cli(*arguments)
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_every_command_and_option_is_described_in_help() -> None:
+    from mcp_otel.cli import _build_parser
+
+    parser = _build_parser()
+    (commands,) = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    for name, subparser in commands.choices.items():
+        assert subparser.description, f"{name} has no description"
+        for action in subparser._actions:
+            if action.dest not in ("help", "server_command"):
+                assert action.help, f"{name} {action.option_strings} has no help"
+    assert "Start the bundled example MCP server" in _run_cli("demo", "--help").stdout
+
+
+def test_demo_validates_the_environment_without_an_endpoint() -> None:
+    completed = _run_cli("demo", OTEL_BLRP_MAX_QUEUE_SIZE="lots")
+    assert completed.returncode == 2
+    assert "OTEL_BLRP_MAX_QUEUE_SIZE" in completed.stderr
+    assert "report for" not in completed.stdout  # nothing started
+
+
+def test_demo_exits_1_when_the_collector_acknowledged_nothing() -> None:
+    from tests.support.otlp_receiver import free_port
+
+    completed = _run_cli(
+        "demo", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}", OTEL_EXPORTER_OTLP_TIMEOUT="1"
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert completed.stdout.strip().endswith("0 of 8 records acknowledged by the collector")

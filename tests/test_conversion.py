@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry._logs import SeverityNumber
 
-from tests.support.spec import SEVERITY_ROWS
 from mcp_otel.conversion import DEFAULT_LIMITS, NESTING_LIMIT_MARKER, ConversionLimits, convert_message, to_otel_value
 from mcp_otel.levels import severity_for_level
+from tests.support.spec import SEVERITY_ROWS
 
 DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
 

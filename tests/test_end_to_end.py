@@ -6,7 +6,6 @@ CI's second environment runs this file too.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,9 @@ from mcp.client.stdio import stdio_client
 
 import mcp_otel
 from mcp_otel import OTelLogHandler
-from tests.conftest import FASTMCP_SERVER, PROTOCOLS, PYTHON, SDK_SERVER
+from tests.conftest import FASTMCP_SERVER, PROTOCOLS, PYTHON, SDK_SERVER, otel_environment
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
 from tests.support.spec import SEVERITY_ROWS
-
 
 LEVEL_ROWS = SEVERITY_ROWS
 
@@ -79,11 +77,9 @@ async def test_every_level_arrives_with_its_severity(receiver: OTLPReceiver) -> 
 def data_rows_received(request: pytest.FixtureRequest) -> dict[str, tuple[ReceivedRecord, int, int]]:
     """All DATA_ROWS sent through one real session per protocol; row id travels as the logger name."""
     messages = [{"level": "warning", "data": data, "logger": row_id} for row_id, data, _, _ in DATA_ROWS]
-    with OTLPReceiver(request.param) as live_receiver, pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("OTEL_")]:
-            patch.delenv(name)
-        patch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", request.param)
-        patch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", live_receiver.endpoint)
+    with OTLPReceiver(request.param) as live_receiver, otel_environment(
+        OTEL_EXPORTER_OTLP_PROTOCOL=request.param, OTEL_EXPORTER_OTLP_ENDPOINT=live_receiver.endpoint
+    ):
         before = time.time_ns()
         with OTelLogHandler(attributes=HANDLER_ATTRIBUTES) as handler:
             anyio.run(_send_through_client_session, handler, messages)

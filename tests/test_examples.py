@@ -15,14 +15,16 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, REPOSITORY
+from tests.conftest import PYTHON, REPOSITORY, otel_environment
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
+from tests.support.spec import MCP_LEVELS
 
 EXAMPLES = REPOSITORY / "examples"
-LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+LEVELS = tuple(MCP_LEVELS)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ EXAMPLE_ROWS = [
     ),
 ]
 EXAMPLE_IDS = [row.script.removesuffix(".py") for row in EXAMPLE_ROWS]
-SERVER_SCRIPTS = {"traced_server.py"}  # started by an example, not run on their own
+SERVER_SCRIPTS = {"traced_server.py", "weather_server.py"}  # started by an example or a README snippet
 
 # ReadableConsoleExporter's line: severity number, severity text, [scope], body, attributes.
 CONSOLE_LINE = re.compile(r"^\s*(\d+) (\w+)\s+\[([^\]]*)\] ")
@@ -90,10 +92,7 @@ def example_runs() -> Iterator[dict[tuple[str, str], ExampleRun]]:
 
     All twenty-odd processes run at once: each spends most of its second or two importing.
     """
-    with ExitStack() as stack, pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("OTEL_")]:
-            patch.delenv(name)
-        patch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "50")
+    with ExitStack() as stack, otel_environment():
         started: dict[tuple[str, str], tuple[subprocess.Popen[str], OTLPReceiver | None]] = {}
         for row in EXAMPLE_ROWS:
             receiver = stack.enter_context(OTLPReceiver("grpc"))  # the default protocol: only the endpoint is set
@@ -176,21 +175,25 @@ def test_every_example_script_is_smoke_tested_and_documented() -> None:
         assert f"python examples/{name}" in docstring, f"{name}'s docstring does not say how to run it"
 
 
-# (file, key holding the servers, fields the host requires besides command and args)
+# (file, the --host that prints its shape, the service name in its env)
 HOST_CONFIGS = [
-    ("claude_desktop_config.json", "mcpServers", {}),
-    ("vscode_mcp.json", "servers", {"type": "stdio"}),
+    ("claude_desktop_config.json", "claude", "claude-desktop"),
+    ("vscode_mcp.json", "vscode", "vscode"),
 ]
+SAMPLE_VENV = "/home/you/mcp-otel/.venv/bin"
 
 
-@pytest.mark.parametrize(("file_name", "servers_key", "host_fields"), HOST_CONFIGS, ids=[row[0] for row in HOST_CONFIGS])
-def test_host_config_runs_the_demo_server_through_the_proxy(
-    file_name: str, servers_key: str, host_fields: dict[str, str]
-) -> None:
-    config = json.loads((EXAMPLES / "host_config" / file_name).read_text(encoding="utf-8"))
-    server = config[servers_key]["weather"]
-    assert server["command"] == "mcp-otel"
-    assert server["args"] == ["proxy", "--server-name", "weather", "--", "python", "-m", "mcp_otel.demo_server"]
-    for field, value in host_fields.items():
-        assert server[field] == value
-    assert all(isinstance(value, str) for value in server.get("env", {}).values())
+@pytest.mark.parametrize(("file_name", "host", "service"), HOST_CONFIGS, ids=[row[0] for row in HOST_CONFIGS])
+def test_host_config_example_is_what_host_config_prints(file_name: str, host: str, service: str) -> None:
+    """The checked-in sample is ``mcp-otel host-config``'s output, with this machine's paths as samples."""
+    printed = subprocess.run(
+        [PYTHON, "-m", "mcp_otel", "host-config", "--host", host, "--name", "weather",
+         "--env", "OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317", "--env", f"OTEL_SERVICE_NAME={service}",
+         "--", PYTHON, "-m", "mcp_otel.demo_server"],
+        capture_output=True, text=True, cwd=REPOSITORY, timeout=60, check=True,
+    ).stdout
+    bin_directory = str(Path(PYTHON).parent)
+    generated = json.loads(printed.replace(bin_directory, SAMPLE_VENV).replace(
+        json.dumps(str(Path(PYTHON).resolve()))[1:-1], f"{SAMPLE_VENV}/python"))
+    sample = json.loads((EXAMPLES / "host_config" / file_name).read_text(encoding="utf-8"))
+    assert generated == sample

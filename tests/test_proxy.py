@@ -32,9 +32,8 @@ from typing import Any
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from opentelemetry.sdk._logs import LoggerProvider
 
-from mcp_otel.proxy.protocol import LOG_LEVEL_META_KEY, SET_LEVEL_ANSWER_TIMEOUT_SECONDS
+from mcp_otel.proxy.protocol import SET_LEVEL_ANSWER_TIMEOUT_SECONDS
 from mcp_otel.proxy.relay import level_of_stderr_line
 from tests.conftest import FASTMCP_SERVER, PYTHON, REPOSITORY, SDK_SERVER, SERVERS
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord

@@ -306,7 +306,7 @@ def test_a_shut_down_handler_is_not_kept_alive_by_its_exit_hook(monkeypatch: pyt
 
     monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
     handler = OTelLogHandler()
-    pipeline = weakref.ref(handler._emitter)  # noqa: SLF001 - what the exit hook would retain
+    pipeline = weakref.ref(handler._emitter)
     handler.shutdown()
     del handler
     gc.collect()

@@ -10,7 +10,6 @@ protocol (gRPC, HTTP/protobuf) and rotel's exporter protocol (gRPC, HTTP) is run
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -23,7 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import mcp_otel
 from mcp_otel import OTelLogHandler
-from tests.conftest import PROTOCOLS
+from tests.conftest import PROTOCOLS, otel_environment
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
 from tests.support.rotel import RotelCollector
 
@@ -129,15 +128,13 @@ def round_trip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         OTLPReceiver(upstream_protocol) as upstream,
         OTLPReceiver("grpc") as direct,
         RotelCollector(upstream.endpoint, rotel_protocol, log_path=log_path) as rotel,
-        pytest.MonkeyPatch.context() as patch,
+        otel_environment(
+            OTEL_EXPORTER_OTLP_PROTOCOL=handler_protocol,
+            OTEL_EXPORTER_OTLP_ENDPOINT=rotel.endpoint(handler_protocol),
+            OTEL_SERVICE_NAME=SERVICE_NAME,
+            OTEL_RESOURCE_ATTRIBUTES=RESOURCE_ATTRIBUTES,
+        ),
     ):
-        for name in [name for name in os.environ if name.startswith("OTEL_")]:
-            patch.delenv(name)
-        patch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", handler_protocol)
-        patch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rotel.endpoint(handler_protocol))
-        patch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "50")
-        patch.setenv("OTEL_SERVICE_NAME", SERVICE_NAME)
-        patch.setenv("OTEL_RESOURCE_ATTRIBUTES", RESOURCE_ATTRIBUTES)
 
         handler = OTelLogHandler(attributes=HANDLER_ATTRIBUTES)
         # The same records, straight to a receiver: the reference the rotel copies must equal.

@@ -74,7 +74,7 @@ class ExportQueue:
                 self._bytes += size
                 self._condition.notify()
                 return
-        self._connection.handler._count_dropped("queue_full")  # noqa: SLF001 - the package's own handler
+        self._connection.handler._count_dropped("queue_full")
 
     def close(self, timeout_seconds: float) -> None:
         """Export what is pending (for at most ``timeout_seconds``), then stop the thread."""
@@ -95,7 +95,7 @@ class ExportQueue:
             try:
                 self._export(kind, item)
             except Exception as error:  # the export must go on whatever one item meets
-                self._connection.handler._count_internal_error(error)  # noqa: SLF001
+                self._connection.handler._count_internal_error(error)
 
     def _export(self, kind: ExportKind, item: Any) -> None:
         connection = self._connection
@@ -105,7 +105,7 @@ class ExportQueue:
             parsed = parse(item)
             messages = parsed if isinstance(parsed, list) else [parsed]
             if parsed is None:
-                connection.handler._count_dropped("unparseable")  # noqa: SLF001
+                connection.handler._count_dropped("unparseable")
                 return
             for message in messages:
                 if isinstance(message, dict) and message.get("method") == "notifications/message":
@@ -113,7 +113,7 @@ class ExportQueue:
                     if isinstance(params, Mapping):
                         connection.handle(params)
                     else:
-                        connection.handler._count_dropped("unparseable")  # noqa: SLF001
+                        connection.handler._count_dropped("unparseable")
         else:
             text = item.decode("utf-8", "replace").rstrip("\r\n")
             if text.strip():

@@ -166,7 +166,7 @@ def main() -> None:
     parser.add_argument("--ignore-set-level", action="store_true", help="never answer logging/setLevel")
     arguments = parser.parse_args()
     server = StrictServer(arguments.name, sys.stdout.buffer, arguments.ignore_set_level)
-    record = open(arguments.record, "ab") if arguments.record else None  # noqa: SIM115 - lives as long as the server
+    record = open(arguments.record, "ab") if arguments.record else None
     for line in iter(sys.stdin.buffer.readline, b""):
         if record is not None:
             record.write(line)

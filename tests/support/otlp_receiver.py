@@ -189,7 +189,7 @@ class _LogsServicer(logs_service_pb2_grpc.LogsServiceServicer):
     def __init__(self, receiver: OTLPReceiver) -> None:
         self._receiver = receiver
 
-    def Export(  # noqa: N802 - name fixed by the generated servicer
+    def Export(
         self, request: ExportLogsServiceRequest, context: grpc.ServicerContext
     ) -> ExportLogsServiceResponse:
         headers = {key.lower(): _metadata_text(value) for key, value in context.invocation_metadata()}
@@ -291,10 +291,10 @@ class _OTLPHTTPHandler(BaseHTTPRequestHandler):
             self.request.do_handshake()
         super().setup()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the base class
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence per-request access logs; they only clutter test output."""
 
-    def do_POST(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+    def do_POST(self) -> None:
         if self.path.split("?", 1)[0] != LOGS_PATH:
             self._reply(404)
             return

@@ -36,3 +36,30 @@ async def test_client_session_attributes_from_the_initialize_result() -> None:
 )
 def test_transport_attributes(server: object, expected: dict[str, object]) -> None:
     assert session_attributes(object(), server=server) == expected
+
+
+class _Transport:
+    def __init__(self, session_id: str) -> None:
+        self._session_id = session_id
+
+    def get_session_id(self) -> str:
+        return self._session_id
+
+
+class _Source:
+    """What session_attributes reads of a FastMCP HTTP client: its transport and its session."""
+
+    def __init__(self, protocol_version: str) -> None:
+        self.transport = _Transport("4b1d-session")
+        self.session = type("Session", (), {"protocol_version": protocol_version, "send_request": None})()
+
+
+@pytest.mark.parametrize(
+    ("protocol_version", "session_id"),
+    [("2025-06-18", "4b1d-session"), ("2026-07-28", None)],
+    ids=["legacy session: mcp.session.id set", "2026-07-28: no mcp.session.id (the convention's MUST NOT)"],
+)
+def test_session_id_row(protocol_version: str, session_id: str | None) -> None:
+    attributes = session_attributes(_Source(protocol_version))
+    assert attributes.get("mcp.session.id") == session_id
+    assert attributes["mcp.protocol.version"] == protocol_version
