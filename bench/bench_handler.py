@@ -38,7 +38,8 @@ from opentelemetry.sdk._logs.export import (
     LogRecordExportResult,
 )
 
-from mcp_otel import OTelLogHandler, severity_for_level
+from mcp_otel import OTelLogHandler
+from mcp_otel.levels import severity_for_level
 from tests.support.otlp_receiver import OTLPReceiver, free_port
 
 LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
