@@ -15,67 +15,72 @@ Lines
   empty is a blank line: it never makes a record; inside a multi-line record it is kept only when
   a continuation line follows it.
 
-Formats, one line at a time (first match wins; "ts" is a timestamp, see below)
+Formats, one line at a time (first match wins; "ts" is a timestamp as defined below)
 ---------------------------------------------------------------------------------------
-==============================  ==================================================================
-format                          how level / message / timestamp / logger / attributes are found
-==============================  ==================================================================
-JSON object line                A line that is one JSON object (``{...}``, at most the record cap)
-(pino, bunyan, zap, slog JSON,  and has a level or a message key. Level: the first of ``level``,
-python-json-logger, structlog   ``severity``, ``lvl``, ``levelname``, ``@l``, ``loglevel``,
-JSON, tracing JSON, CLEF)       ``log.level``, ``levelno`` (a word, a slog word with offset, or a
-                                number; see Severity). Message: ``msg``, ``message``, ``@m``,
-                                ``event`` (structlog), ``@mt``, or tracing's ``fields.message``.
-                                Time: ``time``, ``timestamp``, ``ts``, ``@t``, ``asctime``.
-                                Logger: ``logger``, ``name``, ``logger_name``, ``target``,
-                                ``log.logger``. Errors: see Exceptions. Code location: ``caller``
-                                (``file:line``), ``source`` {file, line, function}, ``pathname``
-                                or ``filename``, ``lineno`` or ``line_number``, ``funcName``.
-                                Every other key is an attribute, its value as decoded.
-logfmt / Go slog text /         A line made only of ``key=value`` pairs (values bare or
-logrus text                     double-quoted with Go escapes) with a level or message key: the
-                                same keys as JSON; values stay strings.
-loguru (default format)         ``ts | LEVEL    | name:function:line - message``. Logger is
-                                ``name``; ``code.function.name``, ``code.line.number`` are set.
-Rich (RichHandler: FastMCP,     ``[MM/DD/YY HH:MM:SS] LEVEL    message    file.py:123``: the time
-the mcp SDK)                    column, a level column 9 wide (absent with ``show_level=False``),
-                                the message, the path column (``code.file.path``,
-                                ``code.line.number``). A repeated time is left blank by Rich: a
-                                line indented to exactly the time column's width followed by a
-                                padded level word starts a new Rich record, with the previous
-                                Rich time. Lines indented to the message column continue the
-                                record (see Multi-line). The date is read as ``%x`` in the C
-                                locale, month first (day first when the first number exceeds 12).
-Python ``basicConfig``          ``LEVEL:logger:message`` (no space after the first colon).
-Python warnings                 ``path:line: SomeWarning: message`` -> WARN (13), severity text the
-                                category, ``code.file.path``, ``code.line.number``.
-Rust ``tracing`` fmt            ``ts  LEVEL target: message`` (target kept as logger when the text
-                                after the level starts with a Rust or dotted path and ``: ``).
-stdlib asctime formats,         ``ts`` then the level in level position (below), then the
-structlog console, Go ``log``,  message. ``ts - name - LEVEL - message`` puts ``name`` in logger;
-zap console, others             a dotted / ``::`` / snake_case name followed by ``: `` right after
-                                the level is the logger (``%(levelname)s %(name)s: %(message)s``).
-Plain prefixes                  ``LEVEL message``, ``Level: message``, ``[LEVEL] message``,
-                                ``LEVEL[0000] message`` (logrus), each at column 0.
-Python traceback                ``Traceback (most recent call last):`` (also ``+ Exception Group
-                                Traceback``, and Rich's boxed traceback at column 0) -> one record,
-                                see Multi-line.
-Node.js uncaught exception      ``/path/file.js:10`` + source line + ``^`` caret, then the error
-                                and its ``at`` frames up to ``Node.js vNN`` -> one ERROR record.
-Go panic                        ``panic: message`` and its goroutine dump -> one record.
-anything else                   one record: severity 9 (INFO), severity text None, the line as body.
-==============================  ==================================================================
+==========================  ======================================================================
+format                      how level / message / timestamp / logger / attributes are found
+==========================  ======================================================================
+JSON object line            One JSON object (``{...}``, no longer than ``max_record_bytes``) with a
+(pino, bunyan, zap, slog,   level or a message key. Level: the first of ``level``, ``severity``,
+python-json-logger,         ``lvl``, ``levelname``, ``@l``, ``loglevel``, ``log.level``, ``levelno``
+structlog JSON, tracing     (see Severity). Message: ``msg``, ``message``, ``@m``, ``event``
+JSON, CLEF)                 (structlog), ``@mt``, else tracing's ``fields.message`` (the other
+                            ``fields`` become attributes). Time: ``time``, ``timestamp``, ``ts``,
+                            ``@t``, ``asctime``. Logger: ``logger``, ``name``, ``logger_name``,
+                            ``target``, ``log.logger``. Errors: see Exceptions. Code location:
+                            ``caller`` or ``source`` as ``file:line``, ``source`` as {file, line,
+                            function}, ``pathname`` or ``filename``, ``lineno`` or ``line_number``,
+                            ``funcName``. Every other key is an attribute, its value as decoded.
+logfmt (Go slog text,       A line made only of ``key=value`` pairs (bare, or double-quoted with
+logrus, go-kit)             Go escapes) with a level or a message key: the JSON keys, except that
+                            ``name`` is an ordinary field here; values stay strings.
+loguru default              ``ts | LEVEL    | name:function:line - message``: logger ``name``,
+                            ``code.function.name``, ``code.line.number``.
+Rich (RichHandler:          ``[MM/DD/YY HH:MM:SS] LEVEL    message     file.py:123``: the time column,
+FastMCP, the mcp SDK)       a level column 9 wide (absent with ``show_level=False``), the message,
+                            the path column (``code.file.path``, ``code.line.number``). Rich
+                            leaves a repeated time blank: a line indented exactly as wide as the
+                            time column and followed by a padded level word starts a new Rich
+                            record with the previous Rich time; so does other text there under a
+                            Rich record whose message column is further right (FastMCP's
+                            level-less traceback handler). The date is ``%x`` in the C locale,
+                            month first (day first when the first number is over 12), year 20YY.
+Python ``basicConfig``      ``LEVEL:logger:message`` (no space after the first colon).
+Python ``warnings``         ``path:line: SomeWarning: message`` -> 13 (WARN), severity text the
+                            category, ``code.file.path``, ``code.line.number``.
+ts, then a level            ``ts`` then a level in level position (below), then the message:
+(stdlib asctime formats,    ``%(asctime)s %(levelname)s ...``, ``ts - LEVEL - msg``, ``ts [level]
+structlog console, tracing, msg`` (structlog console: its ``key=value`` pairs stay in the body as
+Go ``log``, zap console)    written), ``ts  LEVEL target: msg`` (Rust ``tracing``; a span prefix
+                            ``span{...}:`` stays in the body). ``ts - name - LEVEL - msg`` puts
+                            ``name`` in logger. Right after the level, a ``root``, dotted,
+                            ``::``-separated or snake_case name followed by ``: `` is the logger.
+                            After a tab (zap console): ``[logger<TAB>]file:line<TAB>message
+                            [<TAB>{json}]`` -> logger, code location, message, attributes. A ts
+                            with no level in level position: the rest is the body, severity 9.
+plain prefixes              ``LEVEL message`` (capitals), ``Level: message`` (any case),
+                            ``[LEVEL] message``, ``LEVEL[0000] message`` (logrus), at column 0.
+Python traceback            ``Traceback (most recent call last):``, ``+ Exception Group Traceback
+                            (most recent call last):``, or Rich's boxed traceback at column 0
+                            (structlog): one record, see Multi-line.
+Node.js uncaught exception  ``/path/file.js:10`` (or ``node:internal/...:N``), the source line and a
+                            ``^`` caret line, then the thrown value with its frames and properties,
+                            up to ``Node.js vNN``: one record at 17, body the error line.
+Go panic                    ``panic: message`` (a level prefix: 19, as zap's Panic) and its
+                            goroutine dump: one record, ``exception.message``/``stacktrace``.
+anything else               one record: severity 9 (INFO), severity text None, the line as body.
+==========================  ======================================================================
 
-Level position: a level word counts only where the format puts the level, and nowhere else:
-the first token of the line, or the first token after a leading timestamp, or the field after
-``ts - name -``; and only when it is delimited as a field: in brackets (``[error]``, padded
-or not), or followed by ``:``, a tab, `` - `` or `` | ``, or written in capitals and followed by
-a space (``ERROR x``). So ``Error: x`` and ``ERROR x`` are levels, while ``Error connecting``,
+Level position: a level word counts only where the format puts the level: the first token of
+the line, the first token after a leading timestamp, the field after ``ts - name -``, the Rich
+level column; and only when it is delimited as a field there: in brackets (``[error]``, padded or
+not), or followed by ``:``, a tab, `` - `` or `` | ``, or written in capitals and followed by a
+space (``ERROR x``). So ``Error: x`` and ``ERROR x`` are levels, while ``Error connecting``,
 ``error connecting`` (Go's ``log.Printf``), ``... failed, error: x`` and any indented line (a
-Rich-wrapped ``error: Error in AWS Pricing`` fragment) are not. Level words: trace, trc, debug,
-dbg, verbose, vrb, info, inf, information, informational, notice, success, warn, warning, wrn,
-error, err, crit, critical, alert, emerg, emergency, fatal, ftl, panic, dpanic (any case), and
-logrus' four-letter TRAC, DEBU, ERRO, FATA, PANI.
+Rich-wrapped ``error: Error in AWS Pricing`` fragment) are not. Level words (any case): trace,
+trc, debug, dbg, verbose, vrb, info, inf, information, informational, notice, success, warn,
+warning, wrn, error, err, crit, critical, alert, emerg, emergency, fatal, ftl, panic, dpanic, and
+logrus' TRAC, DEBU, ERRO, FATA, PANI.
 
 Severity (SeverityNumber by the OTel logs data model, Appendix B, and the SDK conventions)
 ------------------------------------------------------------------------------------------
@@ -126,21 +131,22 @@ Exceptions (OTel semantic conventions: ``exception.type``, ``exception.message``
 
 Multi-line records
 ------------------
-* A record starts with a line that is not a continuation. Continuations are: any indented line
-  (after a Rich record: a line indented at least to its message column); ``    at`` frames and a
-  ``}`` closing an error's properties after them; Python traceback lines (frames, loguru's ``>``
-  frame and ``│``/``└`` annotations, the exception line, chaining sentences, chained tracebacks);
-  a Node crash's lines up to ``Node.js vNN``; a Go panic's goroutine dump.
+* A record starts with a line that is not a continuation. Continuations: an indented line; after
+  a Rich record, a line indented to at least its message column; ``    at`` frames and the ``}``
+  closing an error's properties after them; a Python traceback's lines (indented frames, loguru's
+  ``>`` frame and ``│``/``└`` annotations, Rich box sides, the exception line, the chaining
+  sentences and the chained tracebacks); a Node crash's lines up to ``Node.js vNN``; a Go panic's
+  goroutine dump.
 * A Python traceback joins the record just before it when that record states a level of WARN or
-  above (``logger.exception``, loguru's ERROR line), or states no level and ends with ``:``, and no
-  blank line separates them: it keeps that record's level, body and logger. Otherwise it is its own
-  record at 17 with the exception line as body.
-* After a traceback's exception line, a column-0 line with no format of its own joins the
-  traceback when the line after it is indented (pydantic's "field name" lines); otherwise it is a
-  new record.
+  above (``logger.exception``, loguru's ERROR line, a JSON line whose logger also printed the
+  traceback), or states no level and its last line ends with ``:``, and no blank line separates
+  them: the record keeps its level, body and logger and gains the exception fields. Otherwise the
+  traceback is its own record at 17 whose body is its exception line.
+* After a traceback's exception line, a column-0 line that no format claims joins the traceback
+  when the line after it is indented (pydantic's field-name lines); otherwise it is a new record.
 * Rich's wrapped message lines are joined with one space, or with nothing when the previous piece
   fills the message column and has no space (Rich folded a long word, such as a URL). Other
-  continuation lines join the body with newlines, as written.
+  continuation lines join the body with newlines, as written (indentation kept).
 * A pending record is emitted when the next record starts (``feed``), after ``quiet_seconds``
   without new bytes (``poll``; a partial last line is then taken as complete), or at ``close``.
   ``pending_deadline`` is when ``poll`` would next emit.
@@ -301,28 +307,20 @@ def _timestamp_from_value(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
-        if not number > 0 or number != number or number == float("inf"):
+        if not 0 < value < 1e20:  # also false for NaN
             return None
-        if number < 1e11:
-            scale = 1e9
-        elif number < 1e14:
-            scale = 1e6
-        elif number < 1e17:
-            scale = 1e3
-        else:
-            scale = 1.0
-        nanos = round(number * scale) if scale != 1.0 else int(value)
-        return nanos if nanos < 2**63 else None
+        # By size: seconds, milliseconds, microseconds, nanoseconds (integers stay exact).
+        scale = 10**9 if value < 1e11 else 10**6 if value < 1e14 else 10**3 if value < 1e17 else 1
+        if isinstance(value, int):
+            return value * scale
+        whole = int(value)
+        return whole * scale + round((value - whole) * scale)
     if isinstance(value, str) and 10 <= len(value) <= 64:
         match = _TIMESTAMP.match(value.strip())
         if match is not None:
             return _match_timestamp(match)
         if value.replace(".", "", 1).isdigit():
-            try:
-                return _timestamp_from_value(float(value))
-            except ValueError:
-                return None
+            return _timestamp_from_value(float(value) if "." in value else int(value))
     return None
 
 
@@ -350,6 +348,7 @@ _LEADING_LEVEL = re.compile(
 )
 _BASIC_CONFIG_NAME = re.compile(r"([^\s:]+):")
 _LOGGER_AFTER_LEVEL = re.compile(r"(root|[A-Za-z_][\w\-]*(?:(?:\.|::)[\w\-]+)+|[a-z][a-z0-9\-]*_[\w\-]*): ")
+_TRACING_SPANS = re.compile(r"(?:[A-Za-z_][\w:]*\{[^{}]*\}:)+ ")
 _RICH_PATH = re.compile(r"(?P<path>\S+?\.pyw?|<[^>\s]+>):(?P<line>\d+)")
 _WARNING_CATEGORY = re.compile(r"[A-Z]\w*Warning")
 _NODE_CRASH_HEADER = re.compile(r"(?:file://)?(?:/|[A-Za-z]:\\|node:)\S*:\d+")
@@ -471,7 +470,9 @@ class _Header:
 _LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "@l", "loglevel", "log.level", "levelno")
 _MESSAGE_KEYS = ("msg", "message", "@m", "event", "@mt")
 _TIME_KEYS = ("time", "timestamp", "ts", "@t", "asctime")
-_LOGGER_KEYS = ("logger", "name", "logger_name", "target", "log.logger")
+_JSON_LOGGER_KEYS = ("logger", "name", "logger_name", "target", "log.logger")
+# In logfmt, "name" is an ordinary field (slog, logrus and go-kit name their logger otherwise).
+_LOGFMT_LOGGER_KEYS = ("logger", "logger_name", "target", "log.logger")
 _ERROR_KEYS = ("err", "error", "exception", "exc_info")
 _STACK_KEYS = ("stack", "stack_trace", "stacktrace")
 _CODE_KEYS = (
@@ -483,7 +484,7 @@ _CODE_KEYS = (
 )
 
 
-def _header_from_fields(fields: dict[str, object]) -> _Header | None:
+def _header_from_fields(fields: dict[str, object], logger_keys: tuple[str, ...]) -> _Header | None:
     """A record from decoded key/value fields, or None when they have no level and no message."""
     level_key = next((key for key in _LEVEL_KEYS if key in fields), None)
     message_key = next((key for key in _MESSAGE_KEYS if key in fields), None)
@@ -514,7 +515,7 @@ def _header_from_fields(fields: dict[str, object]) -> _Header | None:
                 header.timestamp_ns = timestamp
                 del attributes[key]
                 break
-    for key in _LOGGER_KEYS:
+    for key in logger_keys:
         value = attributes.get(key)
         if isinstance(value, str):
             header.logger = value
@@ -526,13 +527,15 @@ def _header_from_fields(fields: dict[str, object]) -> _Header | None:
 
 
 def _take_code_location(attributes: dict[str, object]) -> None:
-    caller = attributes.get("caller")
-    if isinstance(caller, str):
-        path, _, line = caller.rpartition(":")
-        if path and line.isdigit():
-            del attributes["caller"]
-            attributes[CODE_FILE_PATH] = path
-            attributes[CODE_LINE_NUMBER] = int(line)
+    for key in ("caller", "source"):
+        location = attributes.get(key)
+        if isinstance(location, str):
+            path, _, line = location.rpartition(":")
+            if path and line.isdigit() and len(line) < 10:
+                del attributes[key]
+                attributes[CODE_FILE_PATH] = path
+                attributes[CODE_LINE_NUMBER] = int(line)
+                break
     source = attributes.get("source")
     if isinstance(source, dict) and "file" in source:
         del attributes["source"]
@@ -569,21 +572,23 @@ def _take_exception(header: _Header, attributes: dict[str, object]) -> None:
                 header.exception_message = str(message)
             if isinstance(stack, str):
                 header.stacktrace = stack
-            return
+            break
         if isinstance(value, str) and value:
             del attributes[key]
             _read_exception_text(header, value)
-            return
-    for key in _STACK_KEYS:
-        value = attributes.get(key)
-        if isinstance(value, str) and value:
-            del attributes[key]
-            _read_exception_text(header, value)
-            header.stacktrace = value
-            return
+            break
+    if header.stacktrace is None:
+        for key in _STACK_KEYS:
+            value = attributes.get(key)
+            if isinstance(value, str) and value:
+                del attributes[key]
+                if header.exception_type is None and header.exception_message is None:
+                    _read_exception_text(header, value, bare_text_is_message=False)
+                header.stacktrace = value
+                break
 
 
-def _read_exception_text(header: _Header, text: str) -> None:
+def _read_exception_text(header: _Header, text: str, bare_text_is_message: bool = True) -> None:
     """Exception fields from an error string: a Python traceback, a JS stack, or a bare message."""
     if _TRACEBACK_START in text or "Exception Group Traceback" in text:
         scan = _TracebackScan()
@@ -605,7 +610,8 @@ def _read_exception_text(header: _Header, text: str) -> None:
             header.exception_message = first
         header.stacktrace = text
         return
-    header.exception_message = text
+    if bare_text_is_message:
+        header.exception_message = text
 
 
 def _parse_json(text: str) -> _Header | None:
@@ -615,7 +621,7 @@ def _parse_json(text: str) -> _Header | None:
         return None
     if not isinstance(value, dict):
         return None
-    return _header_from_fields(value)
+    return _header_from_fields(value, _JSON_LOGGER_KEYS)
 
 
 def _parse_logfmt(text: str) -> _Header | None:
@@ -628,7 +634,7 @@ def _parse_logfmt(text: str) -> _Header | None:
             return None
         fields[match.group(1)] = _go_unquote(match.group(2))
         position = match.end()
-    return _header_from_fields(fields)
+    return _header_from_fields(fields, _LOGFMT_LOGGER_KEYS)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -762,12 +768,41 @@ def _parse_after_timestamp(text: str, match: re.Match[str]) -> _Header:
             header = _Header(
                 body=text[level.end() :], severity_number=severity, severity_text=word, timestamp_ns=timestamp
             )
-            logger = _LOGGER_AFTER_LEVEL.match(header.body)
+            if after.startswith("\t"):
+                _read_tab_fields(header)
+                return header
+            # tracing's span context ("span{field=value}:") comes before the target; it stays in the body.
+            spans = _TRACING_SPANS.match(header.body)
+            start = spans.end() if spans is not None else 0
+            logger = _LOGGER_AFTER_LEVEL.match(header.body, start)
             if logger is not None:
                 header.logger = logger.group(1)
-                header.body = header.body[logger.end() :]
+                header.body = header.body[:start] + header.body[logger.end() :]
             return header
     return _Header(body=text[position:].lstrip(" \t-|:") or text, timestamp_ns=timestamp)
+
+
+def _read_tab_fields(header: _Header) -> None:
+    """zap's console encoder: ``ts<TAB>LEVEL<TAB>[logger<TAB>]caller<TAB>message[<TAB>{json}]``."""
+    fields = header.body.split("\t")
+    if len(fields) > 1 and fields[-1].startswith("{") and fields[-1].endswith("}"):
+        try:
+            extra = json.loads(fields[-1])
+        except (ValueError, RecursionError):
+            extra = None
+        if isinstance(extra, dict):
+            fields.pop()
+            header.attributes.update(extra)
+    for index in range(min(2, len(fields) - 1)):
+        path, _, line = fields[index].rpartition(":")
+        if path and " " not in path and "." in path and line.isdigit() and len(line) < 10:
+            header.attributes[CODE_FILE_PATH] = path
+            header.attributes[CODE_LINE_NUMBER] = int(line)
+            if index == 1:
+                header.logger = fields[0]
+            del fields[: index + 1]
+            break
+    header.body = "\t".join(fields)
 
 
 def _parse_leading_level(text: str) -> _Header | None:
@@ -1253,7 +1288,7 @@ class StderrParser:
             return self._continues_node_crash(record, text, indent)
 
         if _is_traceback_start(text, indent):
-            if record.blank_lines or header.style in (_RICH, _STRUCTURED):
+            if record.blank_lines:
                 return False
             last = record.lines[-1] if record.lines else header.body
             if header.severity_number >= WARN if header.severity_text is not None else last.endswith(":"):
