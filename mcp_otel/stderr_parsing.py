@@ -167,7 +167,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -227,7 +226,7 @@ def _severity_for_python_levelno(levelno: int) -> int:
     if levelno > 53:
         return 24
     band, offset = divmod(levelno, 10)
-    return (band - 1) * 4 + 1 + min(offset, 3)
+    return band * 4 + 1 + min(offset, 3)
 
 
 _SLOG_LEVEL = re.compile(r"(DEBUG|INFO|WARN|ERROR)([+-]\d{1,3})?", re.IGNORECASE)
@@ -763,7 +762,9 @@ def _parse_after_timestamp(text: str, match: re.Match[str]) -> _Header:
         bracketed = level.group("bracketed")
         word = bracketed or level.group("word") or ""
         after = level.group("after") or ""
-        severity = _level_severity(word, require_capitals=not bracketed and after.startswith(" ") and "-" not in after and "|" not in after)
+        severity = _level_severity(
+            word, require_capitals=not bracketed and after.startswith(" ") and "-" not in after and "|" not in after
+        )
         if severity is not None:
             header = _Header(
                 body=text[level.end() :], severity_number=severity, severity_text=word, timestamp_ns=timestamp
@@ -833,7 +834,7 @@ def _parse_leading_level(text: str) -> _Header | None:
 class _TracebackScan:
     """Follows a Python traceback line by line: which lines belong to it, and its last exception."""
 
-    __slots__ = ("state", "exception_type", "_message_parts", "_blank_since_exception", "_group_top")
+    __slots__ = ("_blank_since_exception", "_group_top", "_message_parts", "exception_type", "state")
 
     def __init__(self) -> None:
         self.state = _FRAMES
@@ -922,19 +923,19 @@ class _Record:
     """A record being assembled: its header and the continuation lines held so far (within the cap)."""
 
     __slots__ = (
-        "header",
-        "lines",
-        "size",
-        "truncated",
-        "full",
         "blank_lines",
+        "brace_open",
+        "complete",
+        "full",
+        "header",
+        "js_frames",
+        "lines",
+        "node_stage",
+        "size",
+        "tentative",
         "traceback",
         "traceback_from",
-        "tentative",
-        "js_frames",
-        "brace_open",
-        "node_stage",
-        "complete",
+        "truncated",
     )
 
     def __init__(self, header: _Header, first_line_size: int, truncated: bool) -> None:
@@ -1012,7 +1013,9 @@ def _build(record: _Record, limit: int) -> StderrEntry:
         if style == _TRACEBACK:
             stacktrace = "\n".join([header.body, *lines])
             if exception_type is not None:
+                # The exception line itself (a message's further lines stay in exception.message).
                 body = exception_type if exception_message is None else f"{exception_type}: {exception_message}"
+                body = body.partition("\n")[0]
         else:
             stacktrace = "\n".join(lines[record.traceback_from :])
             body = "\n".join([body, *lines[: record.traceback_from]])

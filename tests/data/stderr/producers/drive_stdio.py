@@ -54,8 +54,11 @@ def main() -> int:
                 print(json.dumps(answer)[:300], file=sys.stderr)
                 return
 
-    request(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                              "clientInfo": {"name": "stderr-corpus", "version": "1"}})
+    request(
+        1,
+        "initialize",
+        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "stderr-corpus", "version": "1"}},
+    )
     try:
         process.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode() + b"\n")
         process.stdin.flush()
