@@ -1257,6 +1257,7 @@ class StderrParser:
                 return False
             record.tentative = None
             record.traceback.adopt(tentative)
+            record.traceback.feed(text, indent)
             record.append(tentative, limit)
             record.append(text, limit)
             return True
