@@ -599,7 +599,7 @@ def _take_exception(header: _Header, attributes: dict[str, object]) -> None:
 def _read_exception_text(header: _Header, text: str, bare_text_is_message: bool = True) -> None:
     """Exception fields from an error string: a Python traceback, a JS stack, or a bare message."""
     if _TRACEBACK_START in text or "Exception Group Traceback" in text:
-        scan = _TracebackScan()
+        scan = _TracebackScan(len(text))
         for line in text.splitlines():
             stripped = line.rstrip()
             if stripped:
@@ -843,12 +843,22 @@ def _parse_leading_level(text: str) -> _Header | None:
 class _TracebackScan:
     """Follows a Python traceback line by line: which lines belong to it, and its last exception."""
 
-    __slots__ = ("_blank_since_exception", "_group_top", "_message_parts", "exception_type", "state")
+    __slots__ = (
+        "_blank_since_exception",
+        "_group_top",
+        "_limit",
+        "_message_parts",
+        "_message_size",
+        "exception_type",
+        "state",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self.state = _FRAMES
         self.exception_type: str | None = None
         self._message_parts: list[str] = []
+        self._message_size = 0
+        self._limit = limit  # bytes of message lines kept: the message is capped like the record
         self._blank_since_exception = False
         self._group_top = False
 
@@ -862,7 +872,13 @@ class _TracebackScan:
         self.exception_type = match.group("type")
         message = match.group("message")
         self._message_parts = [message] if message is not None else []
+        self._message_size = len(message or "")
         self._blank_since_exception = False
+
+    def _add_message_line(self, line: str) -> None:
+        if not self._blank_since_exception and self._message_parts and self._message_size < self._limit:
+            self._message_parts.append(line)
+            self._message_size += len(line) + 1
 
     def feed(self, line: str, indent: int) -> bool:
         """Whether ``line`` (right-stripped, not blank) belongs to the traceback."""
@@ -890,8 +906,7 @@ class _TracebackScan:
                 return True
             if not indent:
                 return False
-            if not self._blank_since_exception and self._message_parts:
-                self._message_parts.append(line)
+            self._add_message_line(line)
             return True
         # _CHAIN: the next traceback of the chain.
         if _is_traceback_start(line, indent):
@@ -901,8 +916,7 @@ class _TracebackScan:
 
     def adopt(self, line: str) -> None:
         """A column-0 line after the exception line turned out to continue its message."""
-        if not self._blank_since_exception and self._message_parts:
-            self._message_parts.append(line)
+        self._add_message_line(line)
 
 
 def _is_traceback_start(line: str, indent: int) -> bool:
@@ -947,14 +961,14 @@ class _Record:
         "truncated",
     )
 
-    def __init__(self, header: _Header, first_line_size: int, truncated: bool) -> None:
+    def __init__(self, header: _Header, first_line_size: int, truncated: bool, limit: int) -> None:
         self.header = header
         self.lines: list[str] = []
         self.size = first_line_size
         self.truncated = truncated
         self.full = False  # the cap is reached: later lines are consumed, not held
         self.blank_lines = 0
-        self.traceback: _TracebackScan | None = _TracebackScan() if header.style == _TRACEBACK else None
+        self.traceback: _TracebackScan | None = _TracebackScan(limit) if header.style == _TRACEBACK else None
         self.traceback_from = 0
         self.tentative: str | None = None
         self.js_frames = False
@@ -1255,7 +1269,7 @@ class StderrParser:
         if header.style == _RICH:
             self._rich_time_width = header.rich_time_width
             self._rich_timestamp = header.timestamp_ns
-        self._pending = _Record(header, _utf8_length(text) + 1, truncated)
+        self._pending = _Record(header, _utf8_length(text) + 1, truncated, self._max_record_bytes)
 
     def _continues(self, record: _Record, text: str, raw: str, indent: int) -> bool:
         """Whether ``text`` continues ``record``; if it does, it has been taken."""
@@ -1318,7 +1332,7 @@ class StderrParser:
                 return False
             last = record.lines[-1] if record.lines else header.body
             if header.severity_number >= WARN if header.severity_text is not None else last.endswith(":"):
-                record.traceback = _TracebackScan()
+                record.traceback = _TracebackScan(limit)
                 record.traceback_from = len(record.lines)
                 record.append(text, limit)
                 return True

@@ -580,6 +580,13 @@ def test_a_100000_line_traceback_is_one_bounded_record() -> None:
     assert utf8_size(str(record.attributes["exception.stacktrace"])) <= 65_536
 
 
+def test_an_exception_message_of_100000_lines_is_capped() -> None:
+    stream = "Traceback (most recent call last):\nValueError: start\n" + "  more detail\n" * 100_000
+    (record,) = parse(stream.encode(), max_record_bytes=4096)
+    message = str(record.attributes["exception.message"])
+    assert message.startswith("start\n  more detail") and utf8_size(message) <= 4096 and record.truncated
+
+
 def test_a_json_line_longer_than_the_cap_is_not_parsed_as_json() -> None:
     line = '{"level":"error","msg":"' + "x" * 2000 + '"}'
     (record,) = parse(line.encode() + b"\n", max_record_bytes=1000)
@@ -607,6 +614,9 @@ def test_memory_held_stays_bounded_by_the_cap_whatever_the_input() -> None:
         records += parser.feed(b"\nERROR:app:boom\nTraceback (most recent call last):\n", 0.0)
         for _ in range(300):  # then a 30,000-line traceback
             records += parser.feed(b'  File "a.py", line 1, in f\n' * 100 + b"\n", 0.0)
+        records += parser.feed(b"ValueError: x\n", 0.0)
+        for _ in range(300):  # whose exception message goes on for 30,000 indented lines
+            records += parser.feed(b"  detail of the message\n" * 100, 0.0)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
