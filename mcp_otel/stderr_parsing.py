@@ -122,8 +122,9 @@ Exceptions (OTel semantic conventions: ``exception.type``, ``exception.message``
   indented lines directly under it (pydantic's details); the stacktrace is the whole traceback
   text, chained parts included.
 * Rich's boxed traceback: the same from the lines after the last box (``╰...╯``).
-* A JS stack (``    at ...`` frames under ``SomeError: message``): type, message, and the
-  stacktrace from the error line down.
+* A JS stack (``    at ...`` frames under ``SomeError: message``, the record's first line or the
+  line above the first frame): type, message, and the stacktrace from the error line down; the body
+  stays the record's message (``Error: boom`` read as level ``Error``, body ``boom``).
 * JSON/logfmt ``err``/``error``/``exception``/``exc_info``: a mapping gives ``type``/``name``,
   ``message``, ``stack`` (other keys stay under the same attribute); a string holding a Python
   traceback or a JS stack is read as above; any other string is ``exception.message``.
@@ -153,13 +154,15 @@ Multi-line records
 
 Caps (``truncated=True`` when a cap cut anything)
 ------------------------------------------------
-* ``max_line_bytes`` (default ``max_record_bytes``): a longer line keeps its first bytes; the rest
-  of it is discarded as it arrives, never held.
-* ``max_record_bytes`` (default 1 MiB): the lines held for one record, the body and the stacktrace
-  each stay within it (UTF-8 bytes); a record keeps consuming its continuation lines (a 100,000-line
-  traceback is still one record, its exception fields from its real last line) without holding
-  them. A JSON line longer than the cap is not parsed as JSON; a JSON line nested too deep to
-  decode is text. Memory held is O(``max_record_bytes``) whatever the input.
+* ``max_line_bytes`` (default, and at most, ``max_record_bytes``): a longer line keeps its first
+  bytes (cut on a character boundary); the rest of it is discarded as it arrives, never held.
+* ``max_record_bytes`` (default 1 MiB, at least 64): the lines held for one record, and the body,
+  ``exception.message`` and ``exception.stacktrace`` each, stay within it (UTF-8 bytes); a record
+  keeps consuming its continuation lines without holding them (a 100,000-line traceback is still
+  one record, its exception type from its real last line). A JSON line longer than the cap is not
+  parsed as JSON; a JSON line nested too deep to decode is text. Memory held is
+  O(``max_record_bytes``) whatever the input.
+* Every pattern is anchored and linear in the line's length, so a hostile line costs one pass.
 * Nothing raises on any input.
 """
 
