@@ -45,6 +45,8 @@ FastMCP, the mcp SDK)       a level column 9 wide (absent with ``show_level=Fals
                             Rich record whose message column is further right (FastMCP's
                             level-less traceback handler). The date is ``%x`` in the C locale,
                             month first (day first when the first number is over 12), year 20YY.
+                            A time-only ``[HH:MM:SS]`` column (``log_time_format="[%X]"``) is read
+                            the same way, without a timestamp.
 Python ``basicConfig``      ``LEVEL:logger:message`` (no space after the first colon).
 Python ``warnings``         ``path:line: SomeWarning: message`` -> 13 (WARN), severity text the
                             category, ``code.file.path``, ``code.line.number``.
@@ -276,6 +278,7 @@ _TIMESTAMP = re.compile(
     r"(?:\s?(Z|UTC|[+-]\d\d:?\d\d)(?![\w:]))?\]?"
 )
 _RICH_TIME = re.compile(r"\[(\d\d)/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)\] ")
+_RICH_TIME_ONLY = re.compile(r"\[\d\d:\d\d:\d\d\] ")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -666,6 +669,10 @@ def _parse_header(raw: str, text: str, max_json_chars: int) -> _Header:
         rich = _RICH_TIME.match(text)
         if rich is not None:
             return _parse_rich(raw, text, rich)
+        time_only = _RICH_TIME_ONLY.match(text)
+        if time_only is not None:
+            # Rich with log_time_format="[%X]": the columns without a date, so no timestamp.
+            return _parse_rich_after_time(raw, text, time_only.end(), None)
     elif first == "T":
         if text == _TRACEBACK_START:
             return _Header(body=text, severity_number=ERROR, style=_TRACEBACK)

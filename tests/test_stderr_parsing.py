@@ -235,6 +235,15 @@ SINGLE_LINES: dict[str, LineCase] = {
         None,
         (("code.file.path", "a.py"), ("code.line.number", 1)),
     ),
+    "rich with a time-only column": LineCase(
+        "[04:00:12] WARNING  slow                                   tools.py:9",
+        13,
+        "WARNING",
+        "slow",
+        None,
+        None,
+        (("code.file.path", "tools.py"), ("code.line.number", 9)),
+    ),
     "rich without level column": LineCase(
         "[11/25/26 04:00:12] Error calling tool 'x'", 9, None, "Error calling tool 'x'", local_ns("2026-11-25 04:00:12")
     ),
