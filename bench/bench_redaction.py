@@ -89,6 +89,7 @@ TEXT_CASES = {
     "redact_text UUID": "8f3a2c1e-4b5d-4e6f-9a8b-7c6d5e4f3a2b",
     "redact_text 60-char log sentence": "request 1234 handled in 35 ms for user ana (cache hit): ok",
     "redact_text 2 KB English, no secret": PARAGRAPH_2K,
+    "redact_text 2 KB English, no secret, no colon": PARAGRAPH_2K.replace(":", ","),
     "redact_text 2 KB English, one secret": SECRET_2K,
     "redact_text 2 KB JSON (116 keys), no secret": JSON_2K,
     "redact_text 100 KB prose and log lines": MIXED_100K,

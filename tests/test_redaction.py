@@ -104,6 +104,7 @@ NOT_SECRET_KEYS = [
     ("sessionId", "MCP forbids session-based auth"),
     ("Mcp-Session-Id", "MCP forbids session-based auth"),
     ("sid", "session id: see session_id"),
+    ("session_key", "Django's session id: see session_id"),
     ("OLDPWD", "a directory; pwd only as a separate word"),
     ("request_id", "ordinary field"),
     ("user", "ordinary field"),
@@ -175,6 +176,7 @@ PAIR_ROWS = [
     ("name not text", {"name": 3, "value": "x"}, None),
     ("other keys", {"label": "password", "value": "x"}, None),
     ("a string is no pair", "pw", None),
+    ("two words: accepted false positive", ["token", "usage"], 1),
 ]
 
 
