@@ -3,7 +3,7 @@
 Bad values must raise one ``ConfigurationError`` that names the variable and holds none of the
 secrets planted in the value. The review's findings are also run end to end in a child process
 (``test_review_finding``): every byte of its standard error is checked for the secrets and for a
-traceback. They run through ``read_export_settings`` ("modules"); with
+traceback. They run through ``read_export_settings`` + ``build_senders`` ("modules"); with
 ``MCP_OTEL_REVIEW_VIA=handler`` the same rows run through ``OTelLogHandler()`` built from the
 environment, which on the code before mcp_otel.settings existed fails every row (the point of
 the review). Once the handler is built on these modules, make ``handler`` the default.
@@ -590,8 +590,17 @@ try:
         handler.handle(SimpleNamespace(level="info", logger="review", data="record"))
         handler.shutdown()
     else:
+        from opentelemetry._logs import LogRecord
+        from opentelemetry.sdk._logs import ReadableLogRecord
+        from opentelemetry.sdk.resources import Resource
         from mcp_otel.settings import read_export_settings
+        from mcp_otel.senders import build_senders
         settings = read_export_settings(os.environ)
+        batch = [ReadableLogRecord(log_record=LogRecord(body="record"), resource=Resource.create({}))]
+        for sender in build_senders(settings):
+            outcome = sender.send(batch, 1.0)
+            records.append("outcome: " + str(outcome.cause))
+            sender.shutdown()
 except ConfigurationError as raised:
     error = str(raised)
 print(json.dumps({"error": error, "records": records}))
