@@ -66,6 +66,11 @@ What is taken from the SDK and what is written here, and why:
   a collector that came back would be ignored; the SDK instead rebuilds the channel after an
   UNAVAILABLE.
 
+A sender is meant for one thread at a time (an HTTP sender's requests session is not
+thread-safe; a gRPC channel is). ``encoded_size`` costs about what encoding costs (0.9 ms for 128
+records of 200 bytes, most of a 1.4 ms send): estimate batch sizes some cheaper way, and use it
+only to split a batch that came back ``too_large``.
+
 Limits: the HTTP timeout bounds the connection and each read, not the total (requests has no
 total deadline), so a collector trickling a response byte by byte can take longer. ``shutdown``
 cancels an in-flight gRPC call; an in-flight HTTP request runs until its timeout.

@@ -15,51 +15,55 @@ A number is ASCII digits only (no sign, no decimal point, no ``²``: ``str.isdig
 it) and at most the maximum given. When ``OTEL_SDK_DISABLED`` is ``true`` nothing else is read;
 the OTLP variables are read only when ``OTEL_LOGS_EXPORTER`` includes ``otlp``.
 
-=============================================  ==========================================  ===================  ==============================
-variable                                       accepted                                    default              otherwise
-=============================================  ==========================================  ===================  ==============================
-``OTEL_SDK_DISABLED``                          ``true`` / ``false`` (any case)             ``false``            error
-``OTEL_LOGS_EXPORTER``                         comma list of ``otlp``, ``console`` and     ``otlp``             error: unknown or repeated
-                                               installed ``opentelemetry_logs_exporter``                        name, ``none`` with others,
-                                               entry points; ``none`` alone: no export                          the SDK's ``otlp_proto_*``
-                                                                                                                 (they would read the
-                                                                                                                 environment themselves)
-``OTEL_EXPORTER_OTLP_LOGS_PROTOCOL``,          ``grpc``, ``http/protobuf``                 ``grpc`` (as the     error (``http/json`` too)
-``OTEL_EXPORTER_OTLP_PROTOCOL``                                                            SDK's ``otlp``)
-``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT``           ``http://`` or ``https://`` URL, used as    --                   error; over http/protobuf
-                                               given (spec)                                                     without a path: one warning
-``OTEL_EXPORTER_OTLP_ENDPOINT``                same; over http/protobuf ``/v1/logs`` is    ``http://localhost:  error
-                                               appended to its path (spec)                 4317`` (grpc),
-                                                                                           ``...:4318/v1/logs``
-``..._LOGS_INSECURE``, ``..._INSECURE``        ``true`` / ``false``; the URL's scheme      --                   error; contradicting the
-                                               decides TLS (see below)                                          scheme: one warning
-``..._LOGS_HEADERS``, ``..._HEADERS``          ``key=value,...`` (see below); the logs     none                 error naming the entry's
-                                               one replaces the generic one                                     position, never its value
-``..._LOGS_COMPRESSION``, ``..._COMPRESSION``  ``gzip``, ``none``; ``deflate`` over        ``none``             error
-                                               http/protobuf only
-``..._LOGS_TIMEOUT``, ``..._TIMEOUT``          whole milliseconds, 1 .. 600000 (spec       ``10000``            error; below 1000: one
-                                               unit; the Python SDK reads seconds)                              warning (see below)
-``..._LOGS_CERTIFICATE``, ``..._CERTIFICATE``  readable PEM file with CA certificates      system trust store   error
-``..._LOGS_CLIENT_CERTIFICATE``,               readable PEM files, both or neither, that   none                 error
-``..._LOGS_CLIENT_KEY`` (and generic ones)     load as a pair (an encrypted key cannot)
-``OTEL_PYTHON_EXPORTER_OTLP_*_CREDENTIAL_      not supported (never read by us; setting    --                   error
-PROVIDER`` (GRPC/HTTP, generic and LOGS)       one would silently do nothing)
-``OTEL_BLRP_SCHEDULE_DELAY``                   whole milliseconds, 1 .. 3600000            ``1000``             error
-``OTEL_BLRP_EXPORT_TIMEOUT``                   whole milliseconds, 1 .. 600000             ``30000``            error
-``OTEL_BLRP_MAX_QUEUE_SIZE``                   1 .. 1048576 records                        ``32768``            error
-``OTEL_BLRP_MAX_EXPORT_BATCH_SIZE``            1 .. the queue size                         ``min(128, queue)``  error
-``OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT``,      0 .. 100000 (the logs one wins)             ``128``              error
+======================================================  ========================================  ====================  ==============================
+variable                                                accepted                                  default               otherwise
+======================================================  ========================================  ====================  ==============================
+``OTEL_SDK_DISABLED``                                   ``true`` / ``false`` (any case)           ``false``             error
+``OTEL_LOGS_EXPORTER``                                  comma list of ``otlp``, ``console`` and   ``otlp``              error: unknown or repeated
+                                                        installed                                                       name, ``none`` with others,
+                                                        ``opentelemetry_logs_exporter`` entry                           the SDK's ``otlp_proto_*``
+                                                        points; ``none`` alone: no export                               (they would read the
+                                                                                                                        environment themselves)
+``OTEL_EXPORTER_OTLP_LOGS_PROTOCOL``,                   ``grpc``, ``http/protobuf``               ``grpc`` (as the      error (``http/json`` too)
+``OTEL_EXPORTER_OTLP_PROTOCOL``                                                                   SDK's ``otlp``)
+``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT``                    ``http://`` or ``https://`` URL, used as  --                    error; over http/protobuf
+                                                        given (spec)                                                    without a path: one warning
+``OTEL_EXPORTER_OTLP_ENDPOINT``                         same; over http/protobuf ``/v1/logs`` is  grpc:                 error
+                                                        appended to its path (spec)               ``localhost:4317``,
+                                                                                                  http:
+                                                                                                  ``localhost:4318``
+                                                                                                  (plaintext)
+``..._LOGS_INSECURE``, ``..._INSECURE``                 ``true`` / ``false``; the URL's scheme    --                    error; contradicting the
+                                                        decides TLS (see below)                                         scheme: one warning
+``..._LOGS_HEADERS``, ``..._HEADERS``                   ``key=value,...`` (see below); the logs   none                  error naming the entry's
+                                                        one replaces the generic one                                    position, never its value
+``..._LOGS_COMPRESSION``, ``..._COMPRESSION``           ``gzip``, ``none``; ``deflate`` over      ``none``              error
+                                                        http/protobuf only
+``..._LOGS_TIMEOUT``, ``..._TIMEOUT``                   whole milliseconds, 1 .. 600000 (spec     ``10000``             error; below 1000: one warning
+                                                        unit; the Python SDK reads seconds)                             (see below)
+``..._LOGS_CERTIFICATE``, ``..._CERTIFICATE``           readable PEM file with CA certificates    system trust store    error
+``..._LOGS_CLIENT_CERTIFICATE``,                        readable PEM files, both or neither,      none                  error
+``..._LOGS_CLIENT_KEY`` (and the generic ones)          that load as a pair (an encrypted key
+                                                        cannot)
+``OTEL_PYTHON_EXPORTER_OTLP_GRPC_CREDENTIAL_PROVIDER``  not supported (not read by us: setting    --                    error
+and its ``HTTP`` and ``LOGS`` forms                     one would silently do nothing)
+``OTEL_BLRP_SCHEDULE_DELAY``                            whole milliseconds, 1 .. 3600000          ``1000``              error
+``OTEL_BLRP_EXPORT_TIMEOUT``                            whole milliseconds, 1 .. 600000           ``30000``             error
+``OTEL_BLRP_MAX_QUEUE_SIZE``                            1 .. 1048576 records                      ``32768``             error
+``OTEL_BLRP_MAX_EXPORT_BATCH_SIZE``                     1 .. the queue size                       ``min(128, queue)``   error
+``OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT``,               0 .. 100000 (the logs one wins)           ``128``               error
 ``OTEL_ATTRIBUTE_COUNT_LIMIT``
-``OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_       0 .. 1073741824 (the logs one wins)         no limit             error
-LIMIT``, ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``
-``OTEL_SERVICE_NAME``                          any text that encodes as UTF-8              SDK's default        error (a non-UTF-8 byte made
-                                                                                                                 every export fail)
-``OTEL_RESOURCE_ATTRIBUTES``                   ``key=value,...``, each entry with ``=``    --                   error naming the entry's
-                                               and a key; values URL-decoded by the SDK                         position
-``OTEL_EXPERIMENTAL_RESOURCE_DETECTORS``       ``*`` and installed                         --                   error (the SDK printed a
-                                               ``opentelemetry_resource_detector`` names                        traceback per unknown name)
-``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``   ``true`` / ``false``                        ``false``            error
-=============================================  ==========================================  ===================  ==============================
+``OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT``,        0 .. 1073741824 (the logs one wins)       no limit              error
+``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``
+``OTEL_SERVICE_NAME``                                   any text that encodes as UTF-8            the SDK's             error (a non-UTF-8 byte made
+                                                                                                                        every export fail)
+``OTEL_RESOURCE_ATTRIBUTES``                            ``key=value,...``, each entry with ``=``  --                    error naming the entry's
+                                                        and a key; values URL-decoded by the SDK                        position
+``OTEL_EXPERIMENTAL_RESOURCE_DETECTORS``                ``*`` and installed                       --                    error (the SDK printed a
+                                                        ``opentelemetry_resource_detector``                             traceback per unknown name)
+                                                        names
+``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``            ``true`` / ``false``                      ``false``             error
+======================================================  ========================================  ====================  ==============================
 
 The resource variables are checked here and then read by the SDK's ``Resource.create()``, which
 is safe with any value that passes. ``OTEL_PYTHON_EXPORTER_OTLP_GRPC_RETRYABLE_ERROR_CODES`` is
@@ -97,13 +101,14 @@ handshake errors), ``ftp://``, a port 99999 -- is an error. A ``user:password@``
 ``authorization: Basic ...`` header (what requests did for http/protobuf; the gRPC SDK instead
 tried to resolve ``user:password@host`` and logged it) and is removed from the URL; it cannot be
 combined with an ``authorization`` header. Over grpc the path and query are ignored, as in the
-SDK.
+SDK. Both variables unset: ``http://localhost:4317`` (grpc), ``http://localhost:4318/v1/logs``
+(http/protobuf).
 
 **Insecure.** ``OTEL_EXPORTER_OTLP[_LOGS]_INSECURE`` only applies, per the specification, to
 endpoints without a scheme, which are now refused, so the scheme alone decides: ``http`` is
 plaintext and ``https`` is TLS. A value that contradicts the scheme (``true`` with ``https``,
 ``false`` with ``http``: the SDK then used TLS to an ``http://`` endpoint) is ignored with one
-warning.
+warning. The certificate files are used only with ``https``.
 
 **Timeouts.** The specification gives ``OTEL_EXPORTER_OTLP[_LOGS]_TIMEOUT`` in milliseconds;
 the Python SDK reads seconds (opentelemetry-python#4044, #5531). The value is read as
@@ -407,8 +412,8 @@ def _disabled_settings() -> ExportSettings:
 
 
 def _shown(value: str) -> str:
-    """A non-secret value for an error message: quoted, escaped, and cut to 40 characters."""
-    return repr(value) if len(value) <= 40 else repr(value[:40]) + "…"
+    """A non-secret value (a number, a name, a path) for a message: quoted, escaped, cut to 100 characters."""
+    return repr(value) if len(value) <= 100 else repr(value[:100]) + "…"
 
 
 class _Reader:
