@@ -1,18 +1,27 @@
-"""What the bridge costs: microseconds per message next to the raw SDK, p99 under outage, records per second.
+"""What the bridge costs next to the raw OTel SDK, on four message shapes, in two measures; p99 under outage.
 
-Run from the repository root: ``.venv/bin/python bench/bench_handler.py`` (``--quick`` for CI,
-which only proves the script still works; nothing here asserts a time).
+Run from the repository root: ``.venv/bin/python bench/bench_handler.py`` (``--quick`` for CI, which
+only proves the script still works; nothing here asserts a time).
 
-1. Per message, in one process, on the same messages (FastMCP ``{"msg", "extra"}`` payloads with
-   five extra keys, all eight levels, as mcp's ``LoggingMessageNotificationParams``), each into a
-   ``BatchLogRecordProcessor`` whose exporter drops batches:
-   * raw SDK floor: ``Logger.emit()`` with the fields already mapped;
-   * FastMCP's default handler -> stdlib ``logging`` -> the SDK's ``LoggingHandler``;
-   * ``await OTelLogHandler(...)(message)``, and its synchronous ``handler.handle(message)`` (the
-     difference is the coroutine every async MCP callback costs).
-2. ``await handler(message)`` p99 over 10,000 calls with the collector down and with a collector
-   that accepts and never answers.
-3. Records per second through a real OTLP receiver over gRPC and HTTP, raw SDK and handler.
+Shapes (each as mcp's ``LoggingMessageNotificationParams``, all eight levels in turn):
+  flat     FastMCP ``{"msg", "extra"}`` with five scalar keys
+  nested   ``extra`` holding lists and maps (a request, tags, ids, a nested map of timings)
+  text     ``data`` a plain 60-character string
+  large    a 2 KB message with 20 keys
+
+1. **Emit, per message, in one process.** Raw SDK: ``Logger.emit()`` with the fields already mapped
+   (body = msg, attributes = extra), into the SDK's ``BatchLogRecordProcessor``. Handler:
+   ``handler.handle(message)`` on the pipeline it builds (delivery queue), converting, redacting and
+   counting. Both exporters drop what they get, so this is the cost on the caller's thread.
+   Median of interleaved rounds (the runs take turns, so the machine's drift falls on all alike),
+   with min..max across rounds.
+2. **Whole pipeline, CPU per exported record.** Every thread of the process (``time.process_time``):
+   emit, batching, encoding and transport to a real OTLP receiver in another process (whose CPU is
+   not counted), from the first emit until the last record was acknowledged. Raw SDK: its batch
+   processor and OTLP exporter; handler: its own pipeline (delivery queue and senders). Median of
+   rounds, min..max.
+3. ``await handler(message)`` p99 over many calls with the collector down and with a collector that
+   accepts and never answers.
 """
 
 from __future__ import annotations
@@ -24,25 +33,74 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mcp.types import LoggingMessageNotificationParams
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler, ReadableLogRecord
-from opentelemetry.sdk._logs.export import (
+from mcp.types import LoggingMessageNotificationParams  # noqa: E402
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter  # noqa: E402
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord  # noqa: E402
+from opentelemetry.sdk._logs.export import (  # noqa: E402
     BatchLogRecordProcessor,
     LogRecordExporter,
     LogRecordExportResult,
 )
 
-from mcp_otel import OTelLogHandler
-from mcp_otel.levels import severity_for_level
-from tests.support.otlp_receiver import OTLPReceiver, free_port
+from mcp_otel import OTelLogHandler  # noqa: E402
+from mcp_otel.accounting import Accounting  # noqa: E402
+from mcp_otel.delivery import Delivery, ExporterDestination  # noqa: E402
+from mcp_otel.emitter import Emitter  # noqa: E402
+from mcp_otel.levels import LEVELS, severity_for_level  # noqa: E402
+from tests.support.otlp_receiver import OTLPReceiver, ReceiverProcess, free_port  # noqa: E402
 
-LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+
+def flat(index: int) -> Any:
+    extra = {"request_id": f"r-{index}", "user": "ana", "duration_ms": index % 250, "cache_hit": index % 2 == 0, "ratio": 0.25}
+    return {"msg": f"request {index} handled", "extra": extra}
+
+
+def nested(index: int) -> Any:
+    extra = {
+        "request": {"method": "tools/call", "path": "/weather", "headers": {"accept": "application/json", "x-trace": f"t{index}"}},
+        "tags": ["weather", "lisbon", "cache"],
+        "ids": [index, index + 1, index + 2, index + 3],
+        "timings": {"db_ms": 12.5, "api_ms": [3, 4, 5], "total_ms": 21},
+    }
+    return {"msg": f"request {index} handled", "extra": extra}
+
+
+def text(index: int) -> Any:
+    return f"fetched the forecast for Lisbon in {index % 250} ms from station LPPT"
+
+
+def large(index: int) -> Any:
+    sentence = "The forecast service answered after a retry, with wind from the north-west and light rain. "
+    extra = {f"field_{k}": (f"value {k} for request {index}" if k % 3 else k * index) for k in range(20)}
+    return {"msg": (f"{index} " + sentence * 23)[:2000], "extra": extra}
+
+
+SHAPES: dict[str, Callable[[int], Any]] = {"flat": flat, "nested": nested, "text": text, "large": large}
+
+
+def messages(shape: Callable[[int], Any], count: int) -> list[LoggingMessageNotificationParams]:
+    return [
+        LoggingMessageNotificationParams(level=LEVELS[index % 8], logger="bench.server", data=shape(index))
+        for index in range(count)
+    ]
+
+
+def mapped(batch: Sequence[LoggingMessageNotificationParams]) -> list[tuple[Any, str, Any, Any]]:
+    """The raw SDK's input: the same messages, fields already mapped."""
+    fields = []
+    for message in batch:
+        data = message.data
+        body, attributes = (data["msg"], data["extra"]) if isinstance(data, dict) else (data, None)
+        fields.append((severity_for_level(message.level), message.level, body, attributes))
+    return fields
 
 
 class DroppingExporter(LogRecordExporter):
@@ -56,79 +114,83 @@ class DroppingExporter(LogRecordExporter):
         return True
 
 
-def messages(count: int) -> list[LoggingMessageNotificationParams]:
-    return [
-        LoggingMessageNotificationParams(
-            level=LEVELS[index % 8],  # type: ignore[arg-type]
-            logger="bench.server",
-            data={
-                "msg": f"request {index} handled",
-                "extra": {"request_id": f"r-{index}", "user": "ana", "duration_ms": index % 250,
-                          "cache_hit": index % 2 == 0, "ratio": 0.25},
-            },
-        )
-        for index in range(count)
-    ]
-
-
-def dropping_provider() -> LoggerProvider:
+def raw_sdk_provider(exporter: LogRecordExporter) -> LoggerProvider:
     provider = LoggerProvider(shutdown_on_exit=False)
-    provider.add_log_record_processor(BatchLogRecordProcessor(DroppingExporter(), max_queue_size=1_000_000))
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter, max_queue_size=1_000_000, max_export_batch_size=128))
     return provider
 
 
-def median_microseconds(runs: dict[str, Callable[[], None]], count: int, repeats: int) -> dict[str, float]:
-    """Median time per message of each run over ``repeats`` rounds. The runs take turns, so drift
-    in the machine's speed falls on all alike; the median rather than the best, because the batch
-    processor's own thread wakes at moments no run chooses (best-of swung 10.8-14.2 us here)."""
-    samples: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            started = time.perf_counter()
-            run()
-            samples[name].append((time.perf_counter() - started) / count * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
+def handler_with_dropping_pipeline() -> OTelLogHandler:
+    """The handler's own pipeline (the delivery queue) with a destination that drops what it gets."""
+    accounting = Accounting()
+    delivery = Delivery([ExporterDestination(DroppingExporter())], accounting, max_queue_records=1_000_000, max_queue_bytes=2**40)
+    provider = LoggerProvider(shutdown_on_exit=False)
+    provider.add_log_record_processor(delivery)
+    handler = OTelLogHandler(provider)
+    handler._emitter = Emitter(provider, source="bench", delivery=delivery, accounting=accounting)  # noqa: SLF001
+    return handler
 
 
-def per_message(count: int, repeats: int) -> dict[str, float]:
-    batch = messages(count)
-    raw_logger = dropping_provider().get_logger("bench.server")
-    mapped = [(severity_for_level(m.level), m.level, m.data["msg"], m.data["extra"]) for m in batch]
+def emit_raw(logger: Any, fields: Sequence[tuple[Any, str, Any, Any]]) -> None:
+    for severity, severity_text, body, attributes in fields:
+        now = time.time_ns()
+        logger.emit(timestamp=now, observed_timestamp=now, severity_number=severity, severity_text=severity_text,
+                    body=body, attributes=attributes)
 
-    def raw_floor() -> None:
-        for severity, text, body, extra in mapped:
-            now = time.time_ns()
-            raw_logger.emit(timestamp=now, observed_timestamp=now, severity_number=severity,
-                            severity_text=text, body=body, attributes=extra)
 
-    from fastmcp.client.logging import default_log_handler
+def per_message(count: int, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Microseconds per message, per shape and route, one sample per round."""
+    results: dict[str, dict[str, list[float]]] = {}
+    for shape_name, shape in SHAPES.items():
+        batch = messages(shape, count)
+        fields = mapped(batch)
+        raw_logger = raw_sdk_provider(DroppingExporter()).get_logger("bench.server")
+        handler = handler_with_dropping_pipeline()
+        runs: dict[str, Callable[[], None]] = {
+            "raw SDK": lambda: emit_raw(raw_logger, fields),
+            "handler": lambda: [handler.handle(message) for message in batch],  # type: ignore[func-returns-value]
+        }
+        samples: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(repeats):
+            for name, run in runs.items():
+                started = time.perf_counter()
+                run()
+                samples[name].append((time.perf_counter() - started) / count * 1e6)
+        results[shape_name] = samples
+        handler.shutdown(1_000)
+    return results
 
-    route_logger = logging.getLogger("fastmcp.client.from_server")
-    route_logger.handlers[:] = [LoggingHandler(logger_provider=dropping_provider())]
-    route_logger.setLevel(logging.DEBUG)
-    route_logger.propagate = False
-    handler = OTelLogHandler(logger_provider=dropping_provider())
-    loop = asyncio.new_event_loop()
 
-    async def fastmcp_route() -> None:
-        for message in batch:
-            await default_log_handler(message)
-
-    async def this_handler() -> None:
-        for message in batch:
-            await handler(message)
-
-    results = median_microseconds(
-        {
-            "raw SDK floor (Logger.emit, fields mapped)": raw_floor,
-            "FastMCP default -> logging -> LoggingHandler": lambda: loop.run_until_complete(fastmcp_route()),
-            "mcp_otel OTelLogHandler (await handler(msg))": lambda: loop.run_until_complete(this_handler()),
-            "mcp_otel handler.handle(msg) (no coroutine)": lambda: [handler.handle(message) for message in batch],
-        },
-        count,
-        repeats,
-    )
-    loop.close()
+def pipeline_cpu(count: int, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Process CPU microseconds per record acknowledged by a real gRPC receiver in another process."""
+    results: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for shape_name, shape in SHAPES.items():
+            batch = messages(shape, count)
+            fields = mapped(batch)
+            samples: dict[str, list[float]] = {"raw SDK": [], "handler": []}
+            for round_number in range(repeats):
+                for route in samples:
+                    out = Path(directory) / f"{shape_name}-{route}-{round_number}.jsonl"
+                    with ReceiverProcess("grpc", out) as receiver:
+                        started = time.process_time()
+                        if route == "raw SDK":
+                            provider = raw_sdk_provider(OTLPLogExporter(endpoint=receiver.endpoint, insecure=True))
+                            emit_raw(provider.get_logger("bench.server"), fields)
+                            provider.force_flush(120_000)
+                            provider.shutdown()
+                        else:
+                            os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
+                            handler = OTelLogHandler()
+                            for message in batch:
+                                handler.handle(message)
+                            handler.shutdown(timeout_millis=120_000)
+                            assert handler.stats()["exported"] == count, handler.stats()
+                        spent = time.process_time() - started
+                        receiver.wait_for_count(count, timeout=120)
+                    samples[route].append(spent / count * 1e6)
+            results[shape_name] = samples
+    os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     return results
 
 
@@ -138,10 +200,10 @@ def p99_under_outage(calls: int) -> dict[str, float]:
         for name, port in (("collector down", free_port()), ("collector never answers", never_answers.port)):
             os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{port}"
             handler = OTelLogHandler()
-            batch = messages(calls)
-            durations = []
+            batch = messages(flat, calls)
+            durations: list[float] = []
 
-            async def run() -> None:
+            async def run(handler: OTelLogHandler = handler, batch: Any = batch, durations: list[float] = durations) -> None:
                 for message in batch:
                     started = time.perf_counter()
                     await handler(message)
@@ -154,53 +216,42 @@ def p99_under_outage(calls: int) -> dict[str, float]:
     return results
 
 
-def records_per_second(count: int) -> dict[str, float]:
-    results = {}
-    for protocol in ("grpc", "http/protobuf"):
-        for route in ("raw SDK", "OTelLogHandler"):
-            with OTLPReceiver(protocol) as receiver:  # type: ignore[arg-type]
-                os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol
-                os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
-                batch = messages(count)
-                handler = OTelLogHandler()
-                started = time.perf_counter()
-                if route == "raw SDK":
-                    logger = handler.logger_provider.get_logger("bench.server")
-                    for m in batch:
-                        now = time.time_ns()
-                        logger.emit(timestamp=now, observed_timestamp=now, severity_number=severity_for_level(m.level),
-                                    severity_text=m.level, body=m.data["msg"], attributes=m.data["extra"])
-                else:
-                    for m in batch:
-                        handler.handle(m)
-                handler.shutdown(timeout_millis=120_000)
-                receiver.wait_for_records(count, timeout=120)
-                results[f"{route} over {protocol}"] = count / (time.perf_counter() - started)
-    for name in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_ENDPOINT"):
-        del os.environ[name]
-    return results
+def print_table(title: str, results: dict[str, dict[str, list[float]]]) -> None:
+    print(title)
+    print(f"  {'shape':<8} {'raw SDK':>22} {'handler':>22} {'ratio':>7}  (median, min..max)")
+    for shape_name, samples in results.items():
+        raw, handler = statistics.median(samples["raw SDK"]), statistics.median(samples["handler"])
+        cells = [f"{statistics.median(s):7.2f} ({min(s):6.2f}..{max(s):6.2f})" for s in (samples["raw SDK"], samples["handler"])]
+        print(f"  {shape_name:<8} {cells[0]:>22} {cells[1]:>22} {handler / raw:6.2f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: prove the script runs (CI)")
+    parser.add_argument("--only", choices=("emit", "pipeline", "outage"), help="run one measure")
     arguments = parser.parse_args()
-    count, repeats, calls, end_to_end = (2_000, 2, 1_000, 1_000) if arguments.quick else (20_000, 15, 10_000, 20_000)
+    if arguments.quick:
+        count, repeats, pipeline_count, pipeline_repeats, calls = 1_000, 2, 500, 1, 500
+    else:
+        count, repeats, pipeline_count, pipeline_repeats, calls = 20_000, 15, 10_000, 5, 10_000
+    for name in [name for name in os.environ if name.startswith(("OTEL_", "MCP_OTEL_"))]:
+        del os.environ[name]
     logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)  # outage retries are expected noise
     logging.getLogger("mcp_otel").setLevel(logging.ERROR)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}")
-    print(f"\nmicroseconds per message ({count} messages, median of {repeats} interleaved rounds):")
-    floor = None
-    for name, microseconds in per_message(count, repeats).items():
-        floor = floor or microseconds
-        print(f"  {name:<48} {microseconds:7.2f} us  ({microseconds / floor:.2f}x floor)")
-    print(f"\nawait handler(msg) p99 over {calls} calls during an outage:")
-    for name, microseconds in p99_under_outage(calls).items():
-        print(f"  {name:<48} {microseconds:7.1f} us")
-    print(f"\nend to end, {end_to_end} records into a real OTLP receiver:")
-    for name, rate in records_per_second(end_to_end).items():
-        print(f"  {name:<48} {rate:9.0f} records/s")
+    if arguments.only in (None, "emit"):
+        print_table(f"\n1. emit, microseconds per message ({count} messages x {repeats} interleaved rounds):", per_message(count, repeats))
+    if arguments.only in (None, "pipeline"):
+        print_table(
+            f"\n2. whole pipeline to a real gRPC receiver, CPU microseconds per exported record "
+            f"({pipeline_count} records x {pipeline_repeats} rounds):",
+            pipeline_cpu(pipeline_count, pipeline_repeats),
+        )
+    if arguments.only in (None, "outage"):
+        print(f"\n3. await handler(msg) p99 over {calls} calls during an outage:")
+        for name, microseconds in p99_under_outage(calls).items():
+            print(f"  {name:<48} {microseconds:7.1f} us")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ attribute                    meaning                                            
 ``log.iostream``             ``stderr`` on records read from a server's standard error   OTel semconv
 ``mcp_otel.truncated``       ``true`` when a cap cut something out of the record         mcp-otel
 ``mcp_otel.logger``          the logger name, past the cap on distinct scopes            mcp-otel
+``mcp_otel.extra.<key>``     a server's own value for a key this package sets itself     mcp-otel
 ===========================  ==========================================================  ==========
 
 No semantic convention names a peer server's identity, so ``mcp.server.*`` are this package's own
@@ -29,15 +30,21 @@ from opentelemetry.semconv.attributes.network_attributes import NETWORK_TRANSPOR
 from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
 
 __all__ = [
+    "GEN_AI_PROMPT_NAME",
+    "GEN_AI_TOOL_NAME",
+    "JSONRPC_REQUEST_ID",
     "LOGGER_NAME",
     "LOG_IOSTREAM",
+    "MCP_METHOD_NAME",
     "MCP_PROTOCOL_VERSION",
     "MCP_SERVER_NAME",
     "MCP_SERVER_VERSION",
     "MCP_SESSION_ID",
     "NETWORK_TRANSPORT",
+    "RESERVED_KEYS",
     "SERVER_ADDRESS",
     "SERVER_PORT",
+    "SERVER_VALUE_PREFIX",
     "TRUNCATED",
     "server_attributes",
 ]
@@ -47,9 +54,23 @@ MCP_SERVER_VERSION = "mcp.server.version"
 MCP_PROTOCOL_VERSION = "mcp.protocol.version"  # MCP semantic conventions
 MCP_SESSION_ID = "mcp.session.id"  # MCP semantic conventions
 LOG_IOSTREAM = "log.iostream"  # OTel semantic conventions (incubating)
+# Request attribution (MCP and GenAI semantic conventions; typed out for the reason above).
+MCP_METHOD_NAME = "mcp.method.name"
+JSONRPC_REQUEST_ID = "jsonrpc.request.id"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+GEN_AI_PROMPT_NAME = "gen_ai.prompt.name"
 TRUNCATED = "mcp_otel.truncated"
 MODERN_PROTOCOL_VERSION = "2026-07-28"  # the first version without sessions or the initialize handshake
 LOGGER_NAME = "mcp_otel.logger"
+# A server's extra key that names an attribute the handler sets (or any mcp_otel.* key) keeps its
+# value under this prefix: the server cannot spoof the connection, the request or the marks.
+SERVER_VALUE_PREFIX = "mcp_otel.extra."
+RESERVED_KEYS = frozenset(
+    {
+        MCP_SERVER_NAME, MCP_SERVER_VERSION, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, NETWORK_TRANSPORT, SERVER_ADDRESS,
+        SERVER_PORT, LOG_IOSTREAM, MCP_METHOD_NAME, JSONRPC_REQUEST_ID, GEN_AI_TOOL_NAME, GEN_AI_PROMPT_NAME,
+    }
+)  # fmt: skip
 
 
 def server_attributes(

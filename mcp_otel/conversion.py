@@ -2,48 +2,72 @@
 
 The contract (the same table stands in the package docstring and the README):
 
-* ``level`` -> SeverityNumber by the OTel logs data model, Appendix B, RFC 5424 column:
-  debug 5, info 9, notice 10, warning 13, error 17, critical 18, alert 19, emergency 21.
-  Any other level -> 0 (UNSPECIFIED). SeverityText is the level exactly as received.
+* ``level`` -> SeverityNumber by ``mcp_otel.levels`` (OTel logs data model, Appendix B); any
+  other level -> 0 (UNSPECIFIED). SeverityText is the level exactly as received.
 * ``data`` shaped like FastMCP's ``{"msg": str, "extra": mapping or null}`` (those two keys,
-  no others) -> Body is ``msg``; each key of ``extra`` becomes one attribute, nested
-  mappings and lists kept structured.
+  no others) -> Body is ``msg``; each key of ``extra`` becomes one attribute, nested mappings and
+  lists kept structured.
 * ``data`` a string -> Body is that string; any other ``data`` -> Body is the same value,
   structured (a map stays a map, a list an array).
-* ``logger`` -> the instrumentation scope name (chosen by the handler, not here).
 
-Values OTel cannot carry are converted by one rule, applied at every depth (``to_otel_value``):
+Values OTel cannot carry are converted by one rule, applied at every depth:
 
 * str, bool, bytes and None pass through (None is an empty AnyValue).
 * int outside the signed 64-bit range (OTLP ``int_value``) -> its decimal string.
-* float NaN / Infinity / -Infinity -> the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
-  (protobuf could carry them, but OTLP/JSON and most backends cannot).
+* float NaN / Infinity / -Infinity -> the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
 * mapping -> a map with string keys: a non-string key becomes ``str(key)``; an empty key is
   dropped (OTel keys must be non-empty).
 * list, tuple -> array; any other object -> ``str(object)``.
-* nesting deeper than ``max_depth`` (default 32) -> the marker string ``"[nesting limit]"``;
-  a record with such a cut carries the attribute ``mcp_otel.truncated = true``.
 
-A message is untrusted input, so ``ConversionLimits`` also caps string length (32 KiB
-characters), ``extra`` keys (128), and the record's estimated size (1 MiB), each cut marked the
-same way; and values under secret-looking keys (``password``, ``token``, ``authorization``,
-``api_key``, ``secret``, ... at any depth, any case) become ``"[REDACTED]"``.
+A message is untrusted input. One walk converts it, and bounds it as it goes
+(``ConversionLimits``); every cut marks the record with ``mcp_otel.truncated = true``:
+
+=======================  =====================================================================
+limit (default)          what happens past it
+=======================  =====================================================================
+``max_string_length``    a string (body, value, key) keeps its first 32,768 characters
+``max_attributes``       ``extra`` keeps its first 128 keys, in the order the server sent them
+``max_depth``            a map or array nested deeper than 32 becomes ``"[nesting limit]"``
+``max_record_bytes``     the walk spends a budget of 1 MiB of estimated size as it goes; when it
+                         is gone, the array being walked ends with one ``"[record size limit]"``
+                         item (a map gets one ``"[record size limit]"`` key holding how many
+                         entries were left out), and nothing after it is visited: converting a
+                         message costs O(limit), not O(input)
+=======================  =====================================================================
+
+The estimate (``ESTIMATED_COST``, one table) is an upper bound of the record's OTLP encoding
+and follows its memory in Python: a string costs its length (four bytes a character when it is
+not ASCII) plus a fixed overhead, a number or boolean a fixed cost, a container a fixed cost plus
+a slot per item. A record at the cap encodes to less than the cap.
+
+Secrets (``mcp_otel.redaction``, ``ConversionLimits.redaction``): a value under a secret-looking
+key, at any depth, and the value of a ``[name, value]`` or ``{"name": ..., "value": ...}`` pair
+naming a secret, become ``"[REDACTED]"``; every string (body, values) has the secret parts of its
+text replaced. Redaction is not a cut and is not marked.
+
+Keys a server may not set: ``extra`` keys that the handler sets itself (``RESERVED_KEYS``) or that
+start with ``mcp_otel.`` keep their value under ``mcp_otel.extra.<key>``, so a server cannot
+spoof ``mcp_otel.truncated``, ``mcp.server.name`` or a request's identity.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.util.types import AnyValue
 
+from mcp_otel.attributes import RESERVED_KEYS, SERVER_VALUE_PREFIX
 from mcp_otel.levels import SEVERITY_NUMBER_BY_LEVEL
+from mcp_otel.redaction import DEFAULT_RULES, NO_REDACTION, REDACTION_MARKER, RedactionRules
 
 __all__ = [
+    "APPLICATION_LIMITS",
     "DEFAULT_LIMITS",
+    "ESTIMATED_COST",
     "NESTING_LIMIT_MARKER",
     "REDACTION_MARKER",
     "SIZE_LIMIT_MARKER",
@@ -55,72 +79,56 @@ __all__ = [
 
 NESTING_LIMIT_MARKER = "[nesting limit]"
 SIZE_LIMIT_MARKER = "[record size limit]"
-REDACTION_MARKER = "[REDACTED]"
-DEFAULT_REDACTED_KEYS = frozenset(
-    ("password", "passwd", "token", "access_token", "refresh_token", "authorization", "api_key", "apikey", "secret",
-     "client_secret", "cookie", "set-cookie")
+
+# What each piece is charged against max_record_bytes: the one place the budget is defined.
+# Calibrated against tracemalloc and the OTLP encoder (bench/bench_conversion.py prints both
+# next to the estimate for each shape): CPython spends 49 bytes on an empty str, 28-32 on a
+# number, 56 on an empty list plus 8 a slot, and a dict ~100 bytes plus ~40 an entry; OTLP
+# spends a few bytes of framing per value and per key-value.
+ESTIMATED_COST: Mapping[str, int] = {
+    "string": 56,  # plus the length (x4 when not ASCII)
+    "scalar": 32,  # int, float, bool, None
+    "container": 96,  # list, tuple, map (a list built by appending is over-allocated)
+    "item": 8,  # each array slot
+    "entry": 48,  # each map entry, besides its key string and value
+    "record": 768,  # the SDK's objects around one record; in estimated_size, not in the budget
+}
+_STRING, _SCALAR, _CONTAINER, _ITEM, _ENTRY, _RECORD = (
+    ESTIMATED_COST[name] for name in ("string", "scalar", "container", "item", "entry", "record")
 )
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_FASTMCP_KEYS = frozenset(("msg", "extra"))
+_MIN_CUT_STRING = 64  # a string cut to fit the budget keeps at least this much, or becomes the marker
 
 
 @dataclass(frozen=True, slots=True)
 class ConversionLimits:
-    """Caps on what one untrusted message may cost; a cut is marked with ``mcp_otel.truncated``.
-
-    ``max_string_length``: characters kept of any string (body, attribute, nested value; keys too).
-    ``max_attributes``: ``extra`` keys kept, in the order the server sent them.
-    ``max_depth``: nesting levels of maps and arrays kept; deeper -> ``"[nesting limit]"``.
-    ``max_record_bytes``: an estimate of the record's size (string and bytes lengths, 8 per
-    number, key or container); values past it -> ``"[record size limit]"``.
-    ``redacted_keys``: map keys, at any depth, whose values become ``"[REDACTED]"`` (matched
-    without regard to case; redaction is not a truncation and is not marked).
-    """
+    """Caps on what one untrusted message may cost, and the redaction rules; see the module docstring."""
 
     max_string_length: int = 32_768
     max_attributes: int = 128
     max_depth: int = 32
     max_record_bytes: int = 1_048_576
-    redacted_keys: frozenset[str] = DEFAULT_REDACTED_KEYS
-    # Keys already checked (short, non-empty, not secret): the fast path's one C-level set test.
-    # A memo, not configuration: each ConversionLimits (replace() included) starts empty.
-    _checked_keys: set[str] = field(default_factory=set, init=False, repr=False, compare=False, hash=False)
+    redaction: RedactionRules = DEFAULT_RULES
 
     def __post_init__(self) -> None:
-        # Keys are compared in lower case, so the configured names are too.
-        object.__setattr__(self, "redacted_keys", frozenset(key.lower() for key in self.redacted_keys))
-
-    def keys_are_checked(self, mapping: Mapping[Any, Any]) -> bool:
-        """Whether every key of ``mapping`` is a short, non-empty, non-secret string."""
-        checked = self._checked_keys
-        if checked.issuperset(mapping):
-            return True
-        if len(checked) >= _MAX_CHECKED_KEYS:
-            return False
-        for key in mapping:
-            if (
-                type(key) is not str
-                or not 0 < len(key) <= min(_MAX_CHECKED_KEY_LENGTH, self.max_string_length)
-                or key.lower() in self.redacted_keys
-            ):
-                return False
-        checked.update(mapping)
-        return True
+        for name in ("max_string_length", "max_attributes", "max_depth", "max_record_bytes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"ConversionLimits.{name}={value!r}: expected a whole number >= 1")
 
 
-_MAX_CHECKED_KEYS = 4_096  # a server choosing endless new keys only loses the fast path
-_MAX_CHECKED_KEY_LENGTH = 64  # so the memo holds at most 256 KiB of keys
 DEFAULT_LIMITS = ConversionLimits()
-
-_SEVERITY_NUMBER_BY_LEVEL_GET = SEVERITY_NUMBER_BY_LEVEL.get
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
-_FASTMCP_KEYS = frozenset(("msg", "extra"))
+# The application's own attributes (``attributes=``, ``bind()``): converted by the same rule, never redacted.
+APPLICATION_LIMITS = ConversionLimits(redaction=NO_REDACTION)
 
 
 class ConvertedMessage(NamedTuple):
     """The record fields that depend on the message alone (not on time, context or the handler).
 
-    ``attributes`` may be the message's own ``extra`` dict (when nothing in it needed
-    converting): merge it into a new dict rather than changing it.
+    ``estimated_size`` is what the record will hold in memory, in bytes (the walk's estimate plus the
+    SDK's objects around it): the delivery queue's byte budget counts it.
     """
 
     severity_number: SeverityNumber
@@ -132,82 +140,190 @@ class ConvertedMessage(NamedTuple):
 
 
 class _Walk:
-    """One conversion's state: the limits, the size budget left, and whether anything was cut."""
+    """One conversion: the limits, the budget left, and whether anything was cut.
 
-    __slots__ = ("budget", "cut", "limits", "redacted_keys")
+    The walk runs inline in the MCP client's receive loop for every message, so the common
+    cases (a short ASCII string, a small int, a flat map) are handled where they are met rather
+    than through another call; every case charges the budget in the same place (``ESTIMATED_COST``).
+    """
+
+    __slots__ = ("budget", "cut", "is_secret_key", "max_depth", "max_string", "redact_text", "rules")
 
     def __init__(self, limits: ConversionLimits) -> None:
-        self.limits = limits
         self.budget = limits.max_record_bytes
         self.cut = False
-        self.redacted_keys = limits.redacted_keys
+        self.max_string = limits.max_string_length
+        self.max_depth = limits.max_depth
+        self.rules = limits.redaction
+        self.redact_text = limits.redaction.redact_text
+        self.is_secret_key = limits.redaction.is_secret_key
 
-    def string(self, text: str) -> str:
-        if len(text) > self.limits.max_string_length:
+    def text(self, text: str) -> str:
+        """A string, cut to the string cap and to the budget, then redacted."""
+        length = len(text)
+        if length > self.max_string:
+            text = text[: self.max_string]
+            length = self.max_string
             self.cut = True
-            text = text[: self.limits.max_string_length]
-        self.budget -= len(text)
-        return text
+        cost = _STRING + (length if text.isascii() else 4 * length)
+        if cost > self.budget:
+            return self._cut_text(text)
+        self.budget -= cost
+        return self.redact_text(text)
 
-    def is_secret(self, key: str) -> bool:
-        return bool(self.redacted_keys) and key.lower() in self.redacted_keys
+    def _cut_text(self, text: str) -> str:
+        width = 1 if text.isascii() else 4
+        keep = (self.budget - _STRING) // width
+        self.cut = True
+        if keep < _MIN_CUT_STRING:
+            self.budget -= _STRING
+            return SIZE_LIMIT_MARKER
+        self.budget -= _STRING + keep * width
+        return self.redact_text(text[:keep])
+
+    def value(self, value: Any, depth_left: int) -> AnyValue:
+        value_type = type(value)
+        if value_type is str:
+            return self.text(value)
+        if self.budget <= 0:
+            self.cut = True
+            return SIZE_LIMIT_MARKER
+        if value_type is int:
+            self.budget -= _SCALAR
+            return value if _INT64_MIN <= value <= _INT64_MAX else self.text(_int_text(value))
+        if value_type is bool or value is None or value_type is float:
+            self.budget -= _SCALAR
+            return value if value_type is not float or math.isfinite(value) else _non_finite_name(value)
+        if value_type is dict or value_type is list or value_type is tuple or isinstance(value, (Mapping, list, tuple)):
+            if depth_left <= 0:
+                self.cut = True
+                self.budget -= _STRING
+                return NESTING_LIMIT_MARKER
+            if value_type is list or value_type is tuple or not isinstance(value, Mapping):
+                return self.array(value, depth_left - 1)
+            return self.mapping(value, depth_left - 1)
+        self.budget -= _SCALAR
+        if isinstance(value, (bytes, bytearray)):
+            if len(value) > self.max_string:
+                value = value[: self.max_string]
+                self.cut = True
+            self.budget -= len(value)
+            return bytes(value)
+        if isinstance(value, int):  # int subclasses such as IntEnum
+            return self.value(int(value), depth_left)
+        if isinstance(value, float):
+            return self.value(float(value), depth_left)
+        return self.text(str.__str__(value) if isinstance(value, str) else _safe_str(value))
+
+    def array(self, items: list[Any] | tuple[Any, ...], depth_left: int) -> list[AnyValue]:
+        self.budget -= _CONTAINER
+        secret_slot = self.rules.secret_pair_slot(items) if len(items) == 2 else None
+        converted: list[AnyValue] = []
+        append = converted.append
+        for index, item in enumerate(items):
+            if self.budget <= 0:
+                append(SIZE_LIMIT_MARKER)
+                self.cut = True
+                break
+            self.budget -= _ITEM
+            if index == secret_slot:
+                append(REDACTION_MARKER)
+                continue
+            value = self.text(item) if type(item) is str else self.value(item, depth_left)
+            append(value)
+            if value is SIZE_LIMIT_MARKER:  # the budget ran out on this item: it is the closing marker
+                self.cut = True
+                break
+        return converted
+
+    def mapping(
+        self, mapping: Mapping[Any, Any], depth_left: int, max_keys: int = -1, reserved: bool = False
+    ) -> dict[str, AnyValue]:
+        """A map; ``max_keys`` caps its entries (``extra``), ``reserved`` renames keys the handler sets."""
+        self.budget -= _CONTAINER
+        secret_slot = self.rules.secret_pair_slot(mapping) if len(mapping) == 2 else None
+        is_secret_key = self.is_secret_key
+        max_string = self.max_string
+        converted: dict[str, AnyValue] = {}
+        count = 0
+        for raw_key, item in mapping.items():
+            if self.budget <= 0 or count == max_keys:
+                self.cut = True
+                if self.budget <= 0:
+                    converted[SIZE_LIMIT_MARKER] = len(mapping) - count
+                break
+            count += 1
+            key = raw_key if type(raw_key) is str else _safe_str(raw_key)
+            length = len(key)
+            if length > max_string:
+                key = key[:max_string]
+                length = max_string
+                self.cut = True
+            elif not length:
+                continue
+            self.budget -= _STRING + _ENTRY + (length if key.isascii() else 4 * length)
+            if reserved and (key in RESERVED_KEYS or key.startswith("mcp_otel.")):
+                key = SERVER_VALUE_PREFIX + key
+            if is_secret_key(key) or (secret_slot is not None and raw_key == secret_slot):
+                converted[key] = REDACTION_MARKER
+                continue
+            item_type = type(item)
+            if item_type is str:
+                value: AnyValue = self.text(item)
+            elif (item_type is int and _INT64_MIN <= item <= _INT64_MAX) or item_type is bool or item is None:
+                self.budget -= _SCALAR
+                value = item
+            else:
+                value = self.value(item, depth_left)
+            if value is SIZE_LIMIT_MARKER:  # the budget ran out on this entry: close the map instead
+                converted[SIZE_LIMIT_MARKER] = len(mapping) - count + 1
+                self.cut = True
+                break
+            converted[key] = value
+        return converted
 
 
 def to_otel_value(value: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> AnyValue:
-    """Convert any Python value to one OTLP can carry, by the rule in the module docstring."""
-    return _convert(value, limits.max_depth, _Walk(limits))
+    """Convert any Python value to one OTLP can carry, by the rule and the limits in the module docstring."""
+    walk = _Walk(limits)
+    return walk.value(value, limits.max_depth)
 
 
-def _convert(value: Any, depth_left: int, walk: _Walk) -> AnyValue:
-    if walk.budget <= 0:
+def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> ConvertedMessage:
+    """Map an MCP message's ``level`` and ``data`` to severity, body and attributes.
+
+    Never raises for any ``level`` or ``data``; see the module docstring for the rules.
+    """
+    walk = _Walk(limits)
+    attributes: dict[str, AnyValue]
+    if type(data) is dict and data.keys() == _FASTMCP_KEYS and type(data["msg"]) is str and (
+        (extra := data["extra"]) is None or isinstance(extra, Mapping)
+    ):
+        body: AnyValue = walk.text(data["msg"])
+        attributes = walk.mapping(extra, limits.max_depth, limits.max_attributes, reserved=True) if extra else {}
+    elif type(data) is str:
+        body = walk.text(data)
+        attributes = {}
+    else:
+        body = walk.value(data, limits.max_depth)
+        attributes = {}
+    severity_number = SEVERITY_NUMBER_BY_LEVEL.get(level, SeverityNumber.UNSPECIFIED) if type(level) is str else (
+        SeverityNumber.UNSPECIFIED
+    )
+    severity_text = None if level is None else _level_text(level, walk)
+    return ConvertedMessage(
+        severity_number, severity_text, body, attributes, walk.cut, _RECORD + limits.max_record_bytes - walk.budget
+    )
+
+
+def _level_text(level: object, walk: _Walk) -> str:
+    """The level as received, as text; cut like any string, never redacted (it names, it does not hold)."""
+    text = level if type(level) is str else _safe_str(level)
+    if len(text) > walk.max_string:
+        text = text[: walk.max_string]
         walk.cut = True
-        return SIZE_LIMIT_MARKER
-    value_type = type(value)
-    if value_type is str:
-        return walk.string(value)
-    walk.budget -= 8
-    if value_type is bool or value is None:
-        return value  # type: ignore[no-any-return]
-    if value_type is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else walk.string(_int_text(value))
-    if value_type is float:
-        return value if math.isfinite(value) else _non_finite_name(value)
-    if isinstance(value, (bytes, bytearray)):
-        if len(value) > walk.limits.max_string_length:
-            walk.cut = True
-            value = value[: walk.limits.max_string_length]
-        walk.budget -= len(value)
-        return bytes(value)
-    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
-        if depth_left <= 0:
-            walk.cut = True
-            return NESTING_LIMIT_MARKER
-        if isinstance(value, Mapping):
-            return _convert_mapping(value, depth_left - 1, walk)
-        return [_convert(item, depth_left - 1, walk) for item in value]
-    if isinstance(value, int):  # int subclasses such as IntEnum
-        return _convert(int(value), depth_left, walk)
-    if isinstance(value, float):
-        return _convert(float(value), depth_left, walk)
-    if isinstance(value, str):
-        return walk.string(str(value))
-    return walk.string(_safe_str(value))
-
-
-def _convert_mapping(
-    mapping: Mapping[Any, Any], depth_left: int, walk: _Walk, max_keys: int | None = None
-) -> dict[str, AnyValue]:
-    converted: dict[str, AnyValue] = {}
-    for key, item in mapping.items():
-        if max_keys is not None and len(converted) >= max_keys:
-            walk.cut = True
-            break
-        key_text = walk.string(key if type(key) is str else _safe_str(key))
-        if not key_text:
-            continue
-        walk.budget -= 8
-        converted[key_text] = REDACTION_MARKER if walk.is_secret(key_text) else _convert(item, depth_left, walk)
-    return converted
+    walk.budget -= _STRING + len(text)
+    return text
 
 
 def _int_text(number: int) -> str:
@@ -225,86 +341,7 @@ def _non_finite_name(number: float) -> str:
 
 def _safe_str(value: object) -> str:
     try:
-        return str(value)
+        text = str(value)
     except Exception:  # a hostile __str__ must not break the conversion
         return f"<unprintable {type(value).__name__}>"
-
-
-def _is_fastmcp_shape(data: Any) -> bool:
-    return (
-        type(data) is dict
-        and data.keys() == _FASTMCP_KEYS
-        and type(data["msg"]) is str
-        and (data["extra"] is None or isinstance(data["extra"], Mapping))
-    )
-
-
-def _flat_extra_size(extra: dict[Any, Any], limits: ConversionLimits, size: int) -> int:
-    """The record's estimated size when nothing in ``extra`` needs converting, else -1.
-
-    The common case (a few short scalar fields under known keys) then costs a set test and one
-    pass of type checks instead of the general walk, and ``extra`` itself becomes the attributes.
-    The size is counted exactly as the walk counts it (``size`` arrives holding the body's), and
-    a record that would reach the size cap goes the general way, so both paths give the same
-    record. Anything unusual returns -1.
-    """
-    if len(extra) > limits.max_attributes or not (
-        limits._checked_keys.issuperset(extra) or limits.keys_are_checked(extra)
-    ):
-        return -1
-    max_string_length = limits.max_string_length
-    # Per entry the walk counts len(key) + 8, then 8 for a scalar or len(value) for a string.
-    size += sum(map(len, extra)) + 16 * len(extra)
-    for value in extra.values():
-        value_type = type(value)
-        if value_type is str:
-            if len(value) > max_string_length:
-                return -1
-            size += len(value) - 8
-        elif value_type is int:
-            if not _INT64_MIN <= value <= _INT64_MAX:
-                return -1
-        elif value_type is float:
-            if value - value != 0.0:  # NaN and the infinities
-                return -1
-        elif value_type is not bool and value is not None:
-            return -1
-    return size if size < limits.max_record_bytes else -1
-
-
-def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> ConvertedMessage:
-    """Map an MCP message's ``level`` and ``data`` to severity, body and attributes.
-
-    Never raises for any ``level`` or ``data``; see the module docstring for the rules.
-    """
-    severity_number = _SEVERITY_NUMBER_BY_LEVEL_GET(level, SeverityNumber.UNSPECIFIED) if type(level) is str else (
-        SeverityNumber.UNSPECIFIED
-    )
-    if type(data) is dict and data.keys() == _FASTMCP_KEYS and type(level) is str:
-        message, extra = data["msg"], data["extra"]
-        if (
-            type(message) is str
-            and type(extra) is dict
-            and len(message) <= limits.max_string_length
-            and len(level) <= limits.max_string_length
-        ):
-            size = _flat_extra_size(extra, limits, len(message))
-            if size >= 0:
-                return ConvertedMessage(severity_number, level, message, extra, False, size)
-    walk = _Walk(limits)
-    attributes: dict[str, AnyValue]
-    if _is_fastmcp_shape(data):
-        body: AnyValue = walk.string(data["msg"])
-        extra = data["extra"]
-        attributes = _convert_mapping(extra, limits.max_depth, walk, limits.max_attributes) if extra else {}
-    elif type(data) is str:
-        body = walk.string(data)
-        attributes = {}
-    else:
-        body = _convert(data, limits.max_depth, walk)
-        attributes = {}
-    if type(level) is str:
-        severity_text: str | None = level[: limits.max_string_length]
-    else:
-        severity_text = None if level is None else _safe_str(level)[: limits.max_string_length]
-    return ConvertedMessage(severity_number, severity_text, body, attributes, walk.cut, limits.max_record_bytes - walk.budget)
+    return text if type(text) is str else f"<unprintable {type(value).__name__}>"

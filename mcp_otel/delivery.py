@@ -50,6 +50,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from opentelemetry.sdk.resources import Resource
 
 from mcp_otel.accounting import Accounting
+from mcp_otel.senders import SendOutcome
 
 __all__ = [
     "DEFAULT_MAX_BATCH_BYTES",
@@ -59,11 +60,10 @@ __all__ = [
     "Delivery",
     "Destination",
     "ExporterDestination",
-    "SendOutcome",
 ]
 
 DEFAULT_MAX_QUEUE_RECORDS = 32_768
-DEFAULT_MAX_QUEUE_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_BATCH_RECORDS = 128  # the OTLP exporter specification's default batch
 # gRPC's default receive limit is 4 MiB; the estimate is an upper bound of the encoded size, and the
 # request adds a few bytes per record and the resource: 3 MiB leaves room for all of it.
@@ -78,19 +78,11 @@ _NO_CONTEXT = Context()
 _EMPTY_RESOURCE = Resource.get_empty()
 
 
-class SendOutcome(NamedTuple):
-    """What one attempt to send one batch to one destination gave."""
-
-    delivered: bool
-    retryable: bool = False
-    retry_after_seconds: float | None = None
-    too_large: bool = False
-    cause: str | None = None
-    rejected: int = 0  # OTLP partial success: records the collector refused for good
-
-
 class Destination(Protocol):
-    """Where batches go: one attempt per call, no retry loop of its own."""
+    """Where batches go: one attempt per call, no retry loop of its own (``mcp_otel.senders.Sender``)."""
+
+    @property
+    def destination(self) -> str: ...
 
     def send(self, batch: Sequence[ReadableLogRecord], timeout_seconds: float) -> SendOutcome: ...
 
@@ -106,14 +98,18 @@ class ExporterDestination:
     def __init__(self, exporter: LogRecordExporter) -> None:
         self.exporter = exporter
 
+    @property
+    def destination(self) -> str:
+        return type(self.exporter).__name__
+
     def send(self, batch: Sequence[ReadableLogRecord], timeout_seconds: float) -> SendOutcome:
         try:
             result = self.exporter.export(batch)
         except Exception as error:  # an exporter must not stop the queue
-            return SendOutcome(False, retryable=True, cause=f"{type(self.exporter).__name__} raised {type(error).__name__}")
+            return SendOutcome(False, True, None, False, f"{self.destination} raised {type(error).__name__}", 0)
         if result is LogRecordExportResult.SUCCESS:
-            return SendOutcome(True)
-        return SendOutcome(False, retryable=True, cause=f"{type(self.exporter).__name__} reported a failure")
+            return SendOutcome(True, False, None, False, None, 0)
+        return SendOutcome(False, True, None, False, f"{self.destination} reported a failure", 0)
 
     def shutdown(self) -> None:
         self.exporter.shutdown()  # type: ignore[no-untyped-call]
@@ -305,9 +301,9 @@ class Delivery(LogRecordProcessor):
                 continue
             if not outcome.delivered:
                 failed.extend(range(start, end))
-            elif outcome.rejected:
+            elif outcome.partial_rejected:
                 # Partial success: the collector names how many it refused, not which ones.
-                failed.extend(range(end - min(outcome.rejected, end - start), end))
+                failed.extend(range(end - min(outcome.partial_rejected, end - start), end))
         return failed
 
     def _send_with_retries(self, destination: Destination, records: list[ReadableLogRecord]) -> SendOutcome | None:
@@ -380,4 +376,4 @@ def _attempt(destination: Destination, records: list[ReadableLogRecord], timeout
     try:
         return destination.send(records, timeout)
     except Exception as error:  # a destination that raises is a transient failure, not a dead worker
-        return SendOutcome(False, retryable=True, cause=f"sending raised {type(error).__name__}")
+        return SendOutcome(False, True, None, False, f"sending raised {type(error).__name__}", 0)

@@ -13,6 +13,7 @@ about itself (``mcp_otel.connection``), which wins over a server's own ``extra``
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -26,10 +27,11 @@ from opentelemetry.util.types import AnyValue
 
 from mcp_otel.accounting import Accounting, DropReason, Stats
 from mcp_otel.attributes import LOGGER_NAME, TRUNCATED
-from mcp_otel.conversion import DEFAULT_LIMITS, ConversionLimits, convert_message, to_otel_value
+from mcp_otel.conversion import APPLICATION_LIMITS, ConversionLimits, convert_message, to_otel_value
 from mcp_otel.emitter import DEFAULT_SHUTDOWN_TIMEOUT_MILLIS, MAX_SCOPE_NAME_LENGTH, Emitter
 from mcp_otel.levels import LoggingLevel, parse_level, severity_for_level
 from mcp_otel.pipeline import build_emitter, sdk_disabled
+from mcp_otel.redaction import rules_from_environment
 from mcp_otel.trace_context import context_from_meta
 
 if TYPE_CHECKING:
@@ -60,10 +62,11 @@ class OTelLogHandler:
         attributes: Mapping[str, Any] | None = None,
         min_level: LoggingLevel | None = None,
         span_events: bool = False,
-        limits: ConversionLimits = DEFAULT_LIMITS,
+        limits: ConversionLimits | None = None,
     ) -> None:
         self._span_events = span_events
-        self._limits = limits
+        # The default limits with the redaction rules of MCP_OTEL_REDACT_* (ConfigurationError if bad).
+        self._limits = limits if limits is not None else ConversionLimits(redaction=rules_from_environment(os.environ))
         self._explicit: dict[str, AnyValue] = _clean_attributes(attributes)
         self._reported: dict[str, AnyValue] = {}
         self._attributes = self._explicit
@@ -275,9 +278,8 @@ def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, AnyValu
     if not attributes:
         return {}
     # The application's own attributes: converted like a server's values, but never redacted.
-    cleaned = to_otel_value(dict(attributes), _APPLICATION_ATTRIBUTE_LIMITS)
+    cleaned = to_otel_value(dict(attributes), APPLICATION_LIMITS)
     assert isinstance(cleaned, dict)
     return cleaned
 
 
-_APPLICATION_ATTRIBUTE_LIMITS = ConversionLimits(redacted_keys=frozenset())

@@ -347,7 +347,7 @@ def _judge_key_value(rules: RedactionRules, text: str, anchor_start: int, separa
         key_quote = key_part[-1]
         key_part = key_part[:-1]
     key = text[_key_start(text, anchor_start) : anchor_start + len(key_part)]
-    if not rules._text_key_is_secret(key):  # noqa: SLF001 - the rules' own classifier
+    if not rules._text_key_is_secret(key):
         return None
     value_start = separator + 1
     if text[separator] == "=" and text.startswith(">", value_start):
@@ -361,7 +361,7 @@ def _judge_key_value(rules: RedactionRules, text: str, anchor_start: int, separa
 def _judge_option(rules: RedactionRules, text: str, start: int, value_start: int) -> Span | None:
     """``--name value``: the candidate is the option and its blanks."""
     key = text[start:value_start].rstrip(" \t")
-    if not rules._text_key_is_secret(key):  # noqa: SLF001
+    if not rules._text_key_is_secret(key):
         return None
     return _value_span(text, value_start, key, "")
 

@@ -187,7 +187,7 @@ def build_other_exporters(settings: ExportSettings) -> list[LogRecordExporter]:
     for name in names:
         try:
             exporter = available[name].load()()
-        except Exception as error:  # noqa: BLE001 - third-party code: whatever it raises is a configuration error
+        except Exception as error:
             raise ConfigurationError(
                 f"OTEL_LOGS_EXPORTER: building the {name!r} exporter failed ({type(error).__name__})"
             ) from None
@@ -218,7 +218,7 @@ def _failed(cause: str, *, retryable: bool, retry_after: float | None = None, to
 def _encode(batch: Sequence[ReadableLogRecord], destination: str) -> ExportLogsServiceRequest | SendOutcome:
     try:
         return encode_logs(batch)
-    except Exception as error:  # noqa: BLE001 - e.g. a string holding a lone surrogate; send never raises
+    except Exception as error:
         return _failed(f"could not encode the batch: {type(error).__name__} ({destination})", retryable=False)
 
 
@@ -347,7 +347,7 @@ def _grpc_retry_delay(call: Any) -> float | None:
     retry_info_type: Any = importlib.import_module("google.rpc.error_details_pb2").RetryInfo
     try:
         trailers = call.trailing_metadata() or ()
-    except Exception:  # noqa: BLE001 - trailers are a hint; a broken one must not make send raise
+    except Exception:
         return None
     for key, value in trailers:
         if not isinstance(value, bytes):
@@ -428,7 +428,7 @@ class HttpSender:
                 allow_redirects=False,
                 stream=True,
             )
-        except Exception as error:  # noqa: BLE001 - send never raises: every failure becomes an outcome
+        except Exception as error:
             return _http_exception_outcome(error, timeout, self._destination)
         try:
             return self._outcome(response, len(batch))
@@ -441,7 +441,7 @@ class HttpSender:
         if 200 <= status < 300:
             try:
                 content = response.raw.read(_MAX_RESPONSE_BYTES + 1, decode_content=True)
-            except Exception:  # noqa: BLE001 - the collector answered 2xx: the records are taken even if the body breaks off
+            except Exception:
                 content = b""
             return _delivered(_http_rejected(response, content), batch_size, where)
         label = f"HTTP {status} {_status_phrase(status)}"

@@ -126,7 +126,7 @@ import logging
 import os
 import re
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Literal, NamedTuple
@@ -785,7 +785,9 @@ def _check_certificates(
         raise ConfigurationError(f"{given.variable} is set but {missing} (or its LOGS_ form) is not; mTLS needs both")
     if client_certificate is not None and client_key is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        refuse_password: Callable[[], bytes] = lambda: b""  # an encrypted key must fail, not prompt on a TTY
+        def refuse_password() -> bytes:
+            return b""  # an encrypted key must fail, not prompt on a TTY
+
         try:
             context.load_cert_chain(client_certificate.path, client_key.path, password=refuse_password)
         except (ssl.SSLError, OSError, ValueError):

@@ -1215,7 +1215,7 @@ class StderrParser:
             line = line[:-1]
         try:
             self._take_line(line.decode("utf-8", "replace"), truncated)
-        except Exception:  # noqa: BLE001 - untrusted input must never raise into the caller
+        except Exception:
             # Not reached by any input the tests and fuzzing found; if a bug does, the line still
             # comes out as plain text rather than as an exception in the caller.
             self._pending = None

@@ -100,7 +100,7 @@ def test_demo_exits_1_when_the_collector_acknowledged_nothing() -> None:
     from tests.support.otlp_receiver import free_port
 
     completed = _run_cli(
-        "demo", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}", OTEL_EXPORTER_OTLP_TIMEOUT="1"
+        "demo", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}", OTEL_EXPORTER_OTLP_TIMEOUT="1000"
     )
     assert completed.returncode == 1, completed.stderr
     assert completed.stdout.strip().endswith("0 of 8 records acknowledged by the collector")

@@ -20,6 +20,7 @@ from mcp_otel.connect import (
     connect_session,
     resolve_log_level,
 )
+from tests.support.accounting import assert_adds_up
 from tests.conftest import FASTMCP_SERVER
 from tests.support.otlp_receiver import OTLPReceiver
 from tests.support.spec import MCP_LEVELS
@@ -80,6 +81,7 @@ async def test_connect_fastmcp_applies_the_level(receiver: OTLPReceiver) -> None
     assert sorted(record.body for record in records) == sorted(["error", "critical", "alert", "emergency"])
     assert {record.attributes["mcp.server.name"] for record in records} == {"fastmcp-test-server"}
     assert handler.stats()["filtered"] == 4
+    assert_adds_up(handler.stats(), 8)
 
 
 async def test_level_from_the_environment(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import math
-from collections import OrderedDict
+
+from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from opentelemetry._logs import SeverityNumber
 
-from mcp_otel.conversion import DEFAULT_LIMITS, NESTING_LIMIT_MARKER, ConversionLimits, convert_message, to_otel_value
+from mcp_otel.conversion import (
+    DEFAULT_LIMITS,
+    ESTIMATED_COST,
+    NESTING_LIMIT_MARKER,
+    REDACTION_MARKER,
+    SIZE_LIMIT_MARKER,
+    ConversionLimits,
+    convert_message,
+    to_otel_value,
+)
+from mcp_otel.redaction import NO_REDACTION, RedactionRules
 from mcp_otel.levels import severity_for_level
 from tests.support.spec import SEVERITY_ROWS
 
@@ -153,25 +161,140 @@ def test_deep_nesting_inside_extra_is_marked() -> None:
     assert converted.truncated is True
 
 
-# The fast path (flat extra under known keys) must give exactly what the general walk gives; an
-# OrderedDict has the same items but always takes the general walk.
-scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
-extras = st.dictionaries(st.text(max_size=70), scalars | st.lists(scalars, max_size=3), max_size=12)
+SMALL = ConversionLimits(max_string_length=10, max_attributes=3, max_depth=2, max_record_bytes=2_000)
+
+# (row id, data, expected body, expected attributes, truncated) under SMALL: the caps table.
+CAP_ROWS: list[tuple[str, Any, Any, dict[str, Any], bool]] = [
+    ("body string cut to max_string_length", "x" * 50, "x" * 10, {}, True),
+    ("extra string cut", {"msg": "m", "extra": {"k": "y" * 50}}, "m", {"k": "y" * 10}, True),
+    ("extra key cut", {"msg": "m", "extra": {"k" * 50: 1}}, "m", {"k" * 10: 1}, True),
+    ("extra keeps its first max_attributes keys", {"msg": "m", "extra": {f"k{i}": i for i in range(5)}}, "m",
+     {"k0": 0, "k1": 1, "k2": 2}, True),
+    ("nesting deeper than max_depth", {"a": {"b": {"c": 1}}}, {"a": {"b": NESTING_LIMIT_MARKER}}, {}, True),
+    ("within every cap", {"msg": "ok", "extra": {"a": 1}}, "ok", {"a": 1}, False),
+]
 
 
-@settings(max_examples=400, deadline=None)
-@given(message=st.text(max_size=60), extra=extras, record_bytes=st.integers(min_value=1, max_value=2_000))
-def test_fast_path_equals_the_general_walk(message: str, extra: dict[str, object], record_bytes: int) -> None:
-    limits = ConversionLimits(max_string_length=50, max_attributes=8, max_record_bytes=record_bytes)
-    fast = convert_message("info", {"msg": message, "extra": extra}, limits)
-    general = convert_message("info", {"msg": message, "extra": OrderedDict(extra)}, limits)
-    assert (fast.body, fast.truncated, fast.estimated_size) == (general.body, general.truncated, general.estimated_size)
-    assert repr(fast.attributes) == repr(general.attributes)  # repr: NaN != NaN, but both became "NaN"
+@pytest.mark.parametrize(("data", "body", "attributes", "truncated"), [row[1:] for row in CAP_ROWS], ids=[row[0] for row in CAP_ROWS])
+def test_caps(data: Any, body: Any, attributes: dict[str, Any], truncated: bool) -> None:
+    converted = convert_message("info", data, SMALL)
+    assert converted.body == body
+    assert converted.attributes == attributes
+    assert converted.truncated is truncated
 
 
-def test_redacted_keys_match_in_any_case_and_limits_copies_share_no_memo() -> None:
-    limits = ConversionLimits(redacted_keys=frozenset({"X-Api-Key"}))
-    converted = convert_message("info", {"msg": "m", "extra": {"x-api-key": "k", "City": "Lisbon"}}, limits)
-    assert converted.attributes == {"x-api-key": "[REDACTED]", "City": "Lisbon"}
-    stricter = dataclasses.replace(limits, redacted_keys=frozenset({"city"}))
-    assert convert_message("info", {"msg": "m", "extra": {"City": "Lisbon"}}, stricter).attributes == {"City": "[REDACTED]"}
+def test_budget_spent_in_an_array_closes_it_with_one_marker() -> None:
+    converted = convert_message("info", ["123456789"] * 1_000, SMALL)
+    body = converted.body
+    assert isinstance(body, list)
+    assert 1 < len(body) < 100
+    assert body[-1] == SIZE_LIMIT_MARKER and SIZE_LIMIT_MARKER not in body[:-1]
+    assert converted.truncated is True
+
+
+def test_budget_spent_in_a_map_closes_it_with_one_marker_counting_what_was_left_out() -> None:
+    converted = convert_message("info", {f"k{index}": index for index in range(1_000)}, SMALL)
+    body = converted.body
+    assert isinstance(body, dict)
+    left_out = body.pop(SIZE_LIMIT_MARKER)
+    assert body == {f"k{index}": index for index in range(len(body))}
+    assert left_out == 1_000 - len(body)
+
+
+def test_the_estimate_never_passes_the_budget_by_more_than_one_piece() -> None:
+    for data in (list(range(10**5)), ["é" * 9] * 10**4, {str(i): [i] for i in range(10**4)}, "w" * 10**6):
+        converted = convert_message("info", data, SMALL)
+        assert converted.truncated is True
+        assert converted.estimated_size - ESTIMATED_COST["record"] <= SMALL.max_record_bytes + 200
+
+
+# Secrets (the rules themselves are tests/test_redaction.py's): where the walk applies them.
+REDACTION_ROWS: list[tuple[str, Any, Any, dict[str, Any]]] = [
+    ("secret key in extra", {"msg": "m", "extra": {"X-Api-Key": "k", "city": "Lisbon"}}, "m",
+     {"X-Api-Key": REDACTION_MARKER, "city": "Lisbon"}),
+    ("secret key at any depth", {"msg": "m", "extra": {"auth": {"clientSecret": "s", "token_count": 3}}}, "m",
+     {"auth": REDACTION_MARKER}),
+    ("nested non-secret parent", {"msg": "m", "extra": {"db": {"password": "p", "host": "h"}}}, "m",
+     {"db": {"password": REDACTION_MARKER, "host": "h"}}),
+    ("[name, value] pair", {"msg": "m", "extra": {"headers": [["Authorization", "Bearer abc123def456"], ["Accept", "x"]]}},
+     "m", {"headers": [["Authorization", REDACTION_MARKER], ["Accept", "x"]]}),
+    ("{name, value} pair", {"msg": "m", "extra": {"env": [{"name": "DB_PASSWORD", "value": "p"}]}}, "m",
+     {"env": [{"name": "DB_PASSWORD", "value": REDACTION_MARKER}]}),
+    ("secret in the body's text", "connecting with password=hunter2 to db", "connecting with password=[REDACTED] to db", {}),
+    ("secret in a value's text", {"msg": "m", "extra": {"url": "postgres://app:s3cret@db/x"}}, "m",
+     {"url": "postgres://app:[REDACTED]@db/x"}),
+    ("look-alikes kept", {"msg": "max_tokens=512", "extra": {"input_tokens": 30, "author": "ana", "public_key": "pk"}},
+     "max_tokens=512", {"input_tokens": 30, "author": "ana", "public_key": "pk"}),
+]
+
+
+@pytest.mark.parametrize(("data", "body", "attributes"), [row[1:] for row in REDACTION_ROWS], ids=[row[0] for row in REDACTION_ROWS])
+def test_redaction_in_the_walk(data: Any, body: Any, attributes: dict[str, Any]) -> None:
+    converted = convert_message("info", data)
+    assert (converted.body, converted.attributes, converted.truncated) == (body, attributes, False)
+
+
+def test_redaction_rules_are_configurable() -> None:
+    limits = ConversionLimits(redaction=RedactionRules(extra_key_words=("city",)))
+    assert convert_message("info", {"msg": "m", "extra": {"City": "Lisbon"}}, limits).attributes == {"City": REDACTION_MARKER}
+    off = ConversionLimits(redaction=NO_REDACTION)
+    assert convert_message("info", {"msg": "m", "extra": {"password": "p"}}, off).attributes == {"password": "p"}
+
+
+RESERVED_ROWS = [
+    ("mcp_otel.truncated", True),
+    ("mcp_otel.logger", "spoof"),
+    ("mcp.server.name", "evil"),
+    ("jsonrpc.request.id", 7),
+    ("gen_ai.tool.name", "delete_everything"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), RESERVED_ROWS, ids=[row[0] for row in RESERVED_ROWS])
+def test_a_server_cannot_set_a_key_the_handler_sets(key: str, value: Any) -> None:
+    converted = convert_message("info", {"msg": "m", "extra": {key: value, "city": "Lisbon"}})
+    assert converted.attributes == {f"mcp_otel.extra.{key}": value, "city": "Lisbon"}
+    assert converted.truncated is False
+
+
+def _deep_list(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _hostile_shapes() -> list[tuple[str, Any]]:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    return [
+        ("10^6 ints as data", list(range(10**6))),
+        ("10^6-entry map as data", {str(i): i for i in range(10**6)}),
+        ("10^6 ints in extra", {"msg": "m", "extra": {"xs": list(range(10**6))}}),
+        ("10^6-entry map in extra", {"msg": "m", "extra": {"m": {str(i): i for i in range(10**6)}}}),
+        ("10^5 long keys in extra", {"msg": "m", "extra": {f"k{i}" * 40: i for i in range(10**5)}}),
+        ("10^5 long keys as data", {f"k{i}" * 40: i for i in range(10**5)}),
+        ("self reference", loop),
+        ("10^5 deep", _deep_list(10**5)),
+        ("100 MB string", "x" * 100_000_000),
+        ("10^5 two-KB strings", ["y" * 2_000] * 10**5),
+        ("10^5 non-ASCII strings", ["ü" * 300] * 10**5),
+    ]
+
+
+@pytest.mark.parametrize(("name", "data"), _hostile_shapes(), ids=[row[0] for row in _hostile_shapes()])
+def test_a_hostile_message_encodes_within_the_cap(name: str, data: Any) -> None:
+    # Timing is bench/bench_conversion.py's to show; here: the record is cut, marked and small.
+    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    converted = convert_message("info", data)
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    provider.get_logger("t").emit(body=converted.body, attributes=converted.attributes)
+    encoded = len(encode_logs(exporter.get_finished_logs()).SerializeToString())
+    assert converted.truncated is True
+    assert encoded <= DEFAULT_LIMITS.max_record_bytes + 4_096
+    assert converted.estimated_size <= DEFAULT_LIMITS.max_record_bytes + ESTIMATED_COST["record"] + 4_096

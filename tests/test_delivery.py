@@ -15,8 +15,16 @@ import pytest
 from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 
 from mcp_otel.accounting import Accounting
-from mcp_otel.delivery import Delivery, SendOutcome
+from mcp_otel.delivery import Delivery
+from mcp_otel.senders import SendOutcome
 from tests.support.accounting import NO_DROPS, assert_adds_up
+
+
+def outcome(
+    delivered: bool, *, retryable: bool = False, retry_after_seconds: float | None = None, too_large: bool = False,
+    cause: str | None = None, rejected: int = 0,
+) -> SendOutcome:
+    return SendOutcome(delivered, retryable, retry_after_seconds, too_large, cause, rejected)
 
 
 class ScriptedDestination:
@@ -36,11 +44,15 @@ class ScriptedDestination:
             self.sent.append(bodies)
             self.attempt_times.append(time.monotonic())
             if self.too_large_above is not None and sum(len(body) for body in bodies) > self.too_large_above:
-                return SendOutcome(False, too_large=True, cause="HTTP 413 Payload Too Large")
-            outcome = self.outcomes.pop(0) if self.outcomes else SendOutcome(True)
-            if outcome.delivered:
-                self.delivered.extend(bodies[: len(bodies) - outcome.rejected])
-            return outcome
+                return outcome(False, too_large=True, cause="HTTP 413 Payload Too Large")
+            result = self.outcomes.pop(0) if self.outcomes else outcome(True)
+            if result.delivered:
+                self.delivered.extend(bodies[: len(bodies) - result.partial_rejected])
+            return result
+
+    @property
+    def destination(self) -> str:
+        return "scripted"
 
     def shutdown(self) -> None:
         pass
@@ -109,8 +121,8 @@ def test_a_record_larger_than_a_batch_goes_alone(pipelines: list[Pipeline]) -> N
 
 
 TRANSIENT = [
-    SendOutcome(False, retryable=True, cause="connection refused (http://127.0.0.1:4317)"),
-    SendOutcome(False, retryable=True, cause="gRPC UNAVAILABLE"),
+    outcome(False, retryable=True, cause="connection refused (http://127.0.0.1:4317)"),
+    outcome(False, retryable=True, cause="gRPC UNAVAILABLE"),
 ]
 
 
@@ -128,7 +140,7 @@ def test_a_transient_failure_is_retried_in_order_and_nothing_is_lost(pipelines: 
 
 
 def test_retry_after_is_honoured(pipelines: list[Pipeline]) -> None:
-    destination = ScriptedDestination(SendOutcome(False, retryable=True, retry_after_seconds=0.5, cause="HTTP 429"))
+    destination = ScriptedDestination(outcome(False, retryable=True, retry_after_seconds=0.5, cause="HTTP 429"))
     pipeline = _pipeline(pipelines, destination)
     pipeline.emit("r0")
     assert pipeline.flush()
@@ -137,7 +149,7 @@ def test_retry_after_is_honoured(pipelines: list[Pipeline]) -> None:
 
 
 def test_backoff_grows_between_attempts(pipelines: list[Pipeline]) -> None:
-    destination = ScriptedDestination(*[SendOutcome(False, retryable=True)] * 4)
+    destination = ScriptedDestination(*[outcome(False, retryable=True)] * 4)
     pipeline = _pipeline(pipelines, destination, initial_backoff_seconds=0.05, max_backoff_seconds=0.4)
     pipeline.emit("r0")
     assert pipeline.flush()
@@ -146,7 +158,7 @@ def test_backoff_grows_between_attempts(pipelines: list[Pipeline]) -> None:
 
 
 def test_a_permanent_failure_drops_the_batch_with_its_cause(pipelines: list[Pipeline]) -> None:
-    destination = ScriptedDestination(SendOutcome(False, cause="HTTP 401 Unauthorized (http://collector:4318/v1/logs)"))
+    destination = ScriptedDestination(outcome(False, cause="HTTP 401 Unauthorized (http://collector:4318/v1/logs)"))
     pipeline = _pipeline(pipelines, destination, max_batch_records=2)
     for index in range(3):
         pipeline.emit(f"r{index}")
@@ -171,7 +183,7 @@ def test_a_request_refused_as_too_large_is_split_and_only_the_oversized_record_i
 
 
 def test_partial_success_counts_the_rejected_records(pipelines: list[Pipeline]) -> None:
-    destination = ScriptedDestination(SendOutcome(True, rejected=1, cause="partial success: 1 rejected"))
+    destination = ScriptedDestination(outcome(True, rejected=1, cause="partial success: 1 rejected"))
     pipeline = _pipeline(pipelines, destination, max_batch_records=3)
     for index in range(3):
         pipeline.emit(f"r{index}")
@@ -212,7 +224,7 @@ def test_a_full_queue_refuses_the_newest(pipelines: list[Pipeline], options: dic
 
 
 def test_shutdown_is_bounded_during_an_outage_and_counts_what_is_left(pipelines: list[Pipeline]) -> None:
-    destination = ScriptedDestination(*[SendOutcome(False, retryable=True, retry_after_seconds=60)] * 10)
+    destination = ScriptedDestination(*[outcome(False, retryable=True, retry_after_seconds=60)] * 10)
     pipeline = _pipeline(pipelines, destination)
     for index in range(3):
         pipeline.emit(f"r{index}")
@@ -238,7 +250,7 @@ def test_with_two_destinations_the_one_that_took_a_batch_is_not_sent_it_again(pi
 
 
 def test_flush_returns_false_when_its_timeout_passes_first(pipelines: list[Pipeline]) -> None:
-    destination = ScriptedDestination(*[SendOutcome(False, retryable=True)] * 1_000)
+    destination = ScriptedDestination(*[outcome(False, retryable=True)] * 1_000)
     pipeline = _pipeline(pipelines, destination)
     pipeline.emit("r0")
     started = time.monotonic()

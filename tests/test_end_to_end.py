@@ -129,7 +129,8 @@ async def test_handler_attributes_win_over_server_extra(receiver: OTLPReceiver) 
     with OTelLogHandler(attributes={"mcp.server.name": "trusted"}) as handler:
         await _send_through_client_session(handler, [{"level": "info", "data": spoof}])
     (record,) = receiver.wait_for_records(1)
-    assert record.attributes == {"mcp.server.name": "trusted", "k": 1}
+    # The server's own value is kept, under a name it cannot use to spoof (mcp_otel.conversion).
+    assert record.attributes == {"mcp.server.name": "trusted", "mcp_otel.extra.mcp.server.name": "evil", "k": 1}
 
 
 @pytest.mark.anyio

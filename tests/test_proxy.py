@@ -47,6 +47,13 @@ FIVE_MEGABYTES = 5 * 1024 * 1024
 
 
 @pytest.fixture
+def grpc_receiver() -> Iterator[OTLPReceiver]:
+    """A gRPC receiver with grpcio's default 4 MiB limit on what it accepts, as collectors have."""
+    with OTLPReceiver("grpc") as live_receiver:
+        yield live_receiver
+
+
+@pytest.fixture
 def http_receiver() -> Iterator[OTLPReceiver]:
     with OTLPReceiver("http/protobuf") as live_receiver:
         yield live_receiver
@@ -463,7 +470,7 @@ def test_host_eof_ends_the_server_and_the_records_are_flushed_before_exit(http_r
 
 def test_flush_is_bounded_when_the_collector_never_answers() -> None:
     with OTLPReceiver("http/protobuf", respond="never") as silent_receiver:
-        environment = _environment(silent_receiver, OTEL_BLRP_SCHEDULE_DELAY="60000", OTEL_EXPORTER_OTLP_TIMEOUT="30")
+        environment = _environment(silent_receiver, OTEL_BLRP_SCHEDULE_DELAY="60000", OTEL_EXPORTER_OTLP_TIMEOUT="30000")
         started = time.perf_counter()
         completed = _run(
             _proxied([STRICT_SERVER], "--no-log-opt-in", "--flush-timeout", "1"), RECORDED_SESSION.read_bytes(),
@@ -522,3 +529,27 @@ def test_unusable_command(arguments: list[str], status: int) -> None:
     assert completed.returncode == status
     assert completed.stdout == b""
     assert completed.stderr.startswith(b"mcp-otel proxy: ")
+
+
+@pytest.mark.anyio
+async def test_a_wide_message_and_near_cap_messages_do_not_sink_their_batch(grpc_receiver: OTLPReceiver) -> None:
+    # Issue 11: one 1 MB notification among 40 ordinary ones sank all 41 (gRPC's 4 MiB limit, a
+    # batch by count); five ~900 KB records together are over 4 MiB too.
+    server = StdioServerParameters(
+        command=PYTHON, args=_proxied([SDK_SERVER]), env=_otel_variables(grpc_receiver)
+    )
+    _, result = await _client_session_call(server, "send_large_logs", {"ordinary": 40, "wide_items": 300_000, "near_cap": 5})
+    assert _text(result) == "sent 46"
+    records = grpc_receiver.wait_for_records(46, timeout=60)
+    by_scope: dict[str, list[ReceivedRecord]] = {}
+    for record in records:
+        by_scope.setdefault(record.scope_name, []).append(record)
+    assert sorted(record.body for record in by_scope["ordinary"]) == sorted(f"ordinary {index}" for index in range(40))
+    (wide,) = by_scope["wide"]
+    assert wide.body[-1] == "[record size limit]" and len(wide.body) < 300_000  # cut, and marked
+    assert wide.attributes["mcp_otel.truncated"] is True
+    assert len(by_scope["near-cap"]) == 5
+    assert all(len(record.body) == 28 and record.attributes == {"mcp.server.name": "sdk-test-server",
+               "mcp.protocol.version": record.attributes["mcp.protocol.version"], "network.transport": "pipe"}
+               for record in by_scope["near-cap"])
+    assert len(grpc_receiver.wait_for_requests(1)) >= 3  # the near-cap records did not fit one request

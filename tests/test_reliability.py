@@ -89,7 +89,7 @@ async def test_outage_never_raises_counts_every_drop_and_shutdown_is_bounded(
     shutdown_seconds = time.monotonic() - started
     stuck.stop()
     stats = handler.stats()
-    assert stats["received"] == 10_000
+    assert_adds_up(stats, 10_000)
     assert stats["exported"] == 0
     assert sum(stats["dropped"].values()) == 10_000  # every record accounted for, none silently
     assert stats["dropped"]["queue_full"] >= 10_000 - 1_000 - 512
@@ -102,7 +102,7 @@ async def test_outage_never_raises_counts_every_drop_and_shutdown_is_bounded(
 def test_collector_down_at_start_then_up_delivers_held_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     port = free_port()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "30")  # retries span the collector's start
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2000")
     monkeypatch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "200")
     handler = OTelLogHandler()
     for index in range(50):
@@ -117,7 +117,7 @@ def test_collector_down_at_start_then_up_delivers_held_records(tmp_path: Path, m
 def test_collector_killed_mid_stream_and_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with ReceiverProcess("grpc", tmp_path / "records.jsonl") as collector:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2000")
         handler = OTelLogHandler()
         for index in range(100):
             handler.handle(_message(index))
@@ -134,43 +134,66 @@ def test_collector_killed_mid_stream_and_restarted(tmp_path: Path, monkeypatch: 
         delivered = {record["attributes"]["index"] for record in collector.wait_for_count(200, timeout=20)}
     assert set(range(100)) | set(range(200, 300)) <= delivered
     stats = handler.stats()
-    assert stats["exported"] + sum(stats["dropped"].values()) == 300
+    assert_adds_up(stats, 300)
+    assert stats["queued"] == 0
     assert stats["exported"] == len(delivered)
 
 
 # A child process, so the peak RSS belongs to this workload alone.
+# A child process, so the peak RSS belongs to this workload alone. The input is built before the
+# first reading and reused, so what grows is what the bridge holds.
 MEMORY_WORKLOAD = textwrap.dedent(
     """
     import resource, sys
     from types import SimpleNamespace
     from mcp_otel import OTelLogHandler
+    shape, count = sys.argv[1], int(sys.argv[2])
+    def deep(levels):
+        value = "leaf"
+        for _ in range(levels):
+            value = [value, {"k": value}]
+        return value
+    payloads = {
+        "100 B text": lambda i: {"msg": f"{i} " + "x" * 100, "extra": {"index": i, "tag": "t" * 40}},
+        "2 KB text": lambda i: {"msg": f"{i} " + "x" * 2_000, "extra": {"index": i, "tag": "t" * 40}},
+        "20 KB text": lambda i: {"msg": f"{i} " + "x" * 20_000, "extra": {"index": i, "tag": "t" * 40}},
+    }
+    wide_list, wide_map = list(range(10**6)), {f"key {i}": i for i in range(10**6)}
+    deep_value, long_string = deep(40), "y" * 50_000_000
+    payloads["wide list"] = lambda i: {"msg": f"{i}", "extra": {"xs": wide_list}}
+    payloads["wide map"] = lambda i: wide_map
+    payloads["deep"] = lambda i: deep_value
+    payloads["long strings"] = lambda i: [long_string] * 40
+    make = payloads[shape]
     handler = OTelLogHandler()
-    payload_length = int(sys.argv[1])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for index in range(200_000):
-        handler.handle(SimpleNamespace(level="info", logger="memory", data={
-            "msg": f"{index} " + "x" * payload_length, "extra": {"index": index, "tag": "t" * 40}}))
+    for index in range(count):
+        handler.handle(SimpleNamespace(level="info", logger="memory", data=make(index)))
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    dropped = handler.stats()["dropped"]
-    print((after - before) // 1024, dropped["queue_full"] + dropped["export_failed"])
+    stats = handler.stats()
+    print((after - before) // 1024, stats["dropped"]["queue_full"], stats["queued"])
+    handler.shutdown(timeout_millis=100)
     """
 )
 DOCUMENTED_MEMORY_BOUND_MIB = 192
+# (shape, messages sent while the collector is down)
+MEMORY_ROWS = [("100 B text", 50_000), ("2 KB text", 40_000), ("20 KB text", 10_000), ("wide list", 200),
+               ("wide map", 200), ("deep", 5_000), ("long strings", 200)]
 
 
-@pytest.mark.parametrize("payload_length", [100, 2_000, 20_000])
-def test_memory_stays_bounded_without_a_collector(payload_length: int) -> None:
+@pytest.mark.parametrize(("shape", "count"), MEMORY_ROWS, ids=[row[0] for row in MEMORY_ROWS])
+def test_memory_stays_bounded_without_a_collector(shape: str, count: int) -> None:
     environment = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
-    environment.update(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}", OTEL_EXPORTER_OTLP_TIMEOUT="1")
+    environment.update(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}", OTEL_EXPORTER_OTLP_TIMEOUT="1000")
     completed = subprocess.run(
-        [sys.executable, "-c", MEMORY_WORKLOAD, str(payload_length)],
+        [sys.executable, "-c", MEMORY_WORKLOAD, shape, str(count)],
         env=environment, capture_output=True, text=True, timeout=300, cwd=REPOSITORY,
     )
     assert completed.returncode == 0, completed.stderr
-    growth_mib, dropped = (int(field) for field in completed.stdout.split())
-    print(f"payload {payload_length}: peak RSS growth {growth_mib} MiB, dropped {dropped}")
+    growth_mib, queue_full, queued = (int(field) for field in completed.stdout.split())
+    print(f"{shape}: peak RSS growth {growth_mib} MiB, queued {queued}, refused {queue_full}")
     assert growth_mib < DOCUMENTED_MEMORY_BOUND_MIB
-    assert dropped >= 200_000 - DEFAULT_MAX_QUEUE_SIZE - 1_024  # the queue held the rest
+    assert queue_full > 0 and queued + queue_full == count  # the budget was reached, and held
 
 
 def test_memory_bound_constants_are_the_documented_ones() -> None:
@@ -180,31 +203,7 @@ def test_memory_bound_constants_are_the_documented_ones() -> None:
     assert f"{DOCUMENTED_MEMORY_BOUND_MIB} MiB" in readme
 
 
-SMALL_LIMITS = ConversionLimits(max_string_length=10, max_attributes=3, max_depth=2, max_record_bytes=200)
-
-CAP_ROWS: list[tuple[str, Any, Any, dict[str, Any], bool]] = [
-    ("body string cut", "x" * 50, "x" * 10, {}, True),
-    ("extra string cut", {"msg": "m", "extra": {"k": "y" * 50}}, "m", {"k": "y" * 10}, True),
-    ("attribute count cut", {"msg": "m", "extra": {f"k{i}": i for i in range(5)}}, "m", {"k0": 0, "k1": 1, "k2": 2}, True),
-    ("depth cut", {"a": {"b": {"c": 1}}}, {"a": {"b": NESTING_LIMIT_MARKER}}, {}, True),
-    ("size cut", [f"{i:09d}" for i in range(40)], None, {}, True),
-    ("within every cap", {"msg": "ok", "extra": {"a": 1}}, "ok", {"a": 1}, False),
-    ("secret redacted, any case", {"msg": "m", "extra": {"Password": "hunter2", "user": "ana"}}, "m",
-     {"Password": REDACTION_MARKER, "user": "ana"}, False),
-    ("nested secret redacted", {"msg": "m", "extra": {"auth": {"api_key": "k", "token": ["t"]}}}, "m",
-     {"auth": {"api_key": REDACTION_MARKER, "token": REDACTION_MARKER}}, False),
-]
-
-
-@pytest.mark.parametrize(("data", "body", "attributes", "truncated"), [row[1:] for row in CAP_ROWS], ids=[row[0] for row in CAP_ROWS])
-def test_caps_and_redaction(data: Any, body: Any, attributes: dict[str, Any], truncated: bool) -> None:
-    converted = convert_message("info", data, SMALL_LIMITS)
-    if body is not None:
-        assert converted.body == body
-    else:
-        assert SIZE_LIMIT_MARKER in converted.body  # type: ignore[operator]
-    assert converted.attributes == attributes
-    assert converted.truncated is truncated
+SMALL_LIMITS = ConversionLimits(max_string_length=10)
 
 
 def test_truncation_is_marked_on_the_exported_record(receiver: OTLPReceiver) -> None:
@@ -256,7 +255,7 @@ def test_exporter_headers_never_appear_in_logs_or_repr(monkeypatch: pytest.Monke
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20s3cr3t-t0ken")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
     handler = OTelLogHandler()
     handler.handle(_message(1))
     handler.shutdown(timeout_millis=3_000)
@@ -265,16 +264,29 @@ def test_exporter_headers_never_appear_in_logs_or_repr(monkeypatch: pytest.Monke
     assert "s3cr3t" not in caplog.text
 
 
-def test_several_exporters_count_each_record_once(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "otlp,otlp")  # two exporters, one collector
+SEVERAL_EXPORTERS = textwrap.dedent(
+    """
+    from types import SimpleNamespace
+    from mcp_otel import OTelLogHandler
     handler = OTelLogHandler()
     for index in range(3):
-        handler.handle(_message(index))
+        handler.handle(SimpleNamespace(level="info", logger="x", data={"msg": f"record {index}", "extra": None}))
     handler.shutdown()
-    assert len(receiver.wait_for_records(6)) == 6  # each exporter sent each record
     stats = handler.stats()
-    assert (stats["received"], stats["exported"], stats["queued"]) == (3, 3, 0)
-    assert sum(stats["dropped"].values()) == 0
+    print("STATS", stats["received"], stats["exported"], stats["queued"], sum(stats["dropped"].values()))
+    """
+)
+
+
+def test_several_exporters_count_each_record_once(receiver: OTLPReceiver) -> None:
+    environment = {**os.environ, "OTEL_LOGS_EXPORTER": "otlp,console"}  # two destinations
+    completed = subprocess.run(
+        [sys.executable, "-c", SEVERAL_EXPORTERS], env=environment, capture_output=True, text=True, timeout=60, cwd=REPOSITORY
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert len(receiver.wait_for_records(3)) == 3
+    assert completed.stdout.count('"body": "record ') == 3  # the SDK's console exporter printed each
+    assert "STATS 3 3 0 0" in completed.stdout  # each record counted once, when both had it
 
 
 def test_disabled_handler_stats_have_the_same_shape(monkeypatch: pytest.MonkeyPatch) -> None:

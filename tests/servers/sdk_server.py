@@ -49,5 +49,23 @@ async def send_logs(messages: list[dict[str, Any]], ctx: Context = None) -> str:
     return f"sent {len(messages)}"
 
 
+@server.tool()
+async def send_large_logs(ordinary: int, wide_items: int, near_cap: int, ctx: Context = None) -> str:  # type: ignore[assignment]
+    """``ordinary`` small messages, one message whose data is a list of ``wide_items`` integers, and
+    ``near_cap`` messages of about 900 KB each (28 strings of 32,000 characters), interleaved."""
+    session = ctx.request_context.session
+
+    async def send(data: Any, logger: str) -> None:
+        await session.send_log_message(level="info", data=data, logger=logger, related_request_id=ctx.request_id)
+
+    for index in range(ordinary):
+        await send(f"ordinary {index}", "ordinary")
+        if index == ordinary // 2:
+            await send(list(range(wide_items)), "wide")
+            for copy in range(near_cap):
+                await send([chr(ord("a") + copy) * 32_000] * 28, "near-cap")
+    return f"sent {ordinary + 1 + near_cap}"
+
+
 if __name__ == "__main__":
     server.run()
