@@ -323,3 +323,58 @@ def test_a_shut_down_handler_is_not_kept_alive_by_its_exit_hook(monkeypatch: pyt
     del handler
     gc.collect()
     assert pipeline() is None
+
+
+async def _longest_loop_stall(work: Any) -> tuple[float, Any]:
+    """Run ``work()`` while a ticker measures the longest gap the event loop left between its ticks."""
+    import anyio
+
+    longest = 0.0
+    done = False
+
+    async def tick() -> None:
+        nonlocal longest
+        last = time.monotonic()
+        while not done:
+            await anyio.sleep(0.001)
+            now = time.monotonic()
+            longest = max(longest, now - last)
+            last = now
+
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(tick)
+        await anyio.sleep(0.05)
+        result = await work()
+        done = True
+    return longest, result
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+@pytest.mark.anyio
+async def test_async_flush_and_async_exit_never_block_the_loop(protocol: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A collector that accepts and never answers: the blocking forms wait their whole timeout
+    # (5 s for leaving ``with``), which before this stalled every other MCP connection in the process.
+    with OTLPReceiver(protocol, respond="never") as hung:  # type: ignore[arg-type]
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", hung.endpoint)
+        handler = OTelLogHandler()
+        for index in range(50):
+            await handler(_message(index))
+
+        async def flush() -> bool:
+            return await handler.aflush(timeout_millis=1_000)
+
+        stall, flushed = await _longest_loop_stall(flush)
+        assert flushed is False  # the collector never answered
+        assert stall < 0.1, f"aflush stalled the loop for {stall * 1000:.0f} ms"
+
+        async def leave() -> float:
+            started = time.monotonic()
+            async with handler:
+                pass
+            return time.monotonic() - started
+
+        stall, waited = await _longest_loop_stall(leave)
+        assert waited >= 1.0  # it did wait for the pipeline (up to its 5 s bound) ...
+        assert stall < 0.1, f"leaving async with stalled the loop for {stall * 1000:.0f} ms"  # ... but not the loop
+        assert_adds_up(handler.stats(), 50)

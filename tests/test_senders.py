@@ -9,7 +9,6 @@ failing exports in a child process and reads every byte of its standard error an
 
 from __future__ import annotations
 
-import base64
 import email.utils
 import json
 import os
@@ -35,13 +34,10 @@ from mcp_otel.settings import read_export_settings
 from tests.conftest import REPOSITORY
 from tests.support.certificates import make_self_signed
 from tests.support.faulty_receivers import Answer, faulty_receiver
+from tests.support.leaks import BASIC, PASSWORD, SECRET, SECRETS, leak_scenarios
 from tests.support.otlp_receiver import OTLPReceiver, free_port
 
 PROTOCOLS = ["grpc", "http/protobuf"]
-SECRET = "s3cr3t-T0KEN"
-PASSWORD = "pa55-w0rd"
-BASIC = base64.b64encode(f"user:{PASSWORD}".encode()).decode()
-SECRETS = (SECRET, PASSWORD, BASIC)
 _RESOURCE = Resource.create({"service.name": "senders-test"})
 
 
@@ -568,103 +564,6 @@ for scenario in json.loads(sys.argv[1]):
 """
 
 
-def _leak_scenarios(protocol: str, endpoints: dict[str, str]) -> list[dict[str, Any]]:
-    """Failing exports over ``protocol`` with a secret in a header and a password in the endpoint."""
-    header = f"authorization=Bearer%20{SECRET}"
-    with_password = {name: url.replace("://", f"://user:{PASSWORD}@", 1) for name, url in endpoints.items()}
-    base = {"OTEL_EXPORTER_OTLP_PROTOCOL": protocol}
-    scenarios: list[dict[str, Any]] = [
-        {
-            "id": "refused, header",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints["refused"],
-                "OTEL_EXPORTER_OTLP_HEADERS": header,
-            },
-        },
-        {"id": "refused, password", "environ": {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": with_password["refused"]}},
-        {
-            "id": "https to plaintext",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": with_password["plaintext"].replace("http:", "https:"),
-                "OTEL_EXPORTER_OTLP_LOGS_HEADERS": f"x-api-key={SECRET}",
-            },
-        },
-        {
-            "id": "http to TLS",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints["tls"].replace("https:", "http:"),
-                "OTEL_EXPORTER_OTLP_HEADERS": header,
-            },
-        },
-        {"id": "untrusted TLS", "environ": {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": with_password["tls"]}},
-        {"id": "hung", "environ": {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": with_password["hung"]}},
-        {
-            "id": "rejecting and echoing",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints["unauthenticated"],
-                "OTEL_EXPORTER_OTLP_HEADERS": header,
-            },
-        },
-        {
-            "id": "unavailable and echoing",
-            "environ": {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": with_password["unavailable"]},
-        },
-        {
-            "id": "failing and echoing",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints["internal"],
-                "OTEL_EXPORTER_OTLP_HEADERS": header,
-            },
-        },
-        {
-            "id": "header with ;",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints["plaintext"],
-                "OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer;{SECRET}",
-            },
-        },
-        {
-            "id": "header with CR LF",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints["plaintext"],
-                "OTEL_EXPORTER_OTLP_HEADERS": f"authorization={SECRET}%0D%0Ax",
-            },
-        },
-        {
-            "id": "header non-ASCII",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints["plaintext"],
-                "OTEL_EXPORTER_OTLP_HEADERS": f"authorization={SECRET}%C3%A9",
-            },
-        },
-        {
-            "id": "header without =",
-            "environ": {
-                **base,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints["plaintext"],
-                "OTEL_EXPORTER_OTLP_HEADERS": f"Bearer {SECRET}",
-            },
-        },
-        {
-            "id": "endpoint with password, bad port",
-            "environ": {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://user:{PASSWORD}@127.0.0.1:99999"},
-        },
-        {
-            "id": "endpoint with password, no scheme",
-            "environ": {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": f"user:{PASSWORD}@127.0.0.1:4317"},
-        },
-    ]
-    return scenarios
-
-
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_no_secret_reaches_standard_error_or_logging(protocol: str, tmp_path: Path) -> None:
     certificates = make_self_signed(tmp_path)
@@ -688,7 +587,7 @@ def test_no_secret_reaches_standard_error_or_logging(protocol: str, tmp_path: Pa
             "unavailable": unavailable_receiver.endpoint,
             "internal": failing.endpoint,
         }
-        scenarios = _leak_scenarios(protocol, endpoints)
+        scenarios = leak_scenarios(protocol, endpoints)
         environment = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
         completed = subprocess.run(
             [sys.executable, "-c", LEAK_CHILD, json.dumps(scenarios)],

@@ -3,10 +3,9 @@
 Bad values must raise one ``ConfigurationError`` that names the variable and holds none of the
 secrets planted in the value. The review's findings are also run end to end in a child process
 (``test_review_finding``): every byte of its standard error is checked for the secrets and for a
-traceback. They run through ``read_export_settings`` + ``build_senders`` ("modules"); with
-``MCP_OTEL_REVIEW_VIA=handler`` the same rows run through ``OTelLogHandler()`` built from the
-environment, which on the code before mcp_otel.settings existed fails every row (the point of
-the review). Once the handler is built on these modules, make ``handler`` the default.
+traceback. They run twice: through ``read_export_settings`` + ``build_senders`` ("modules"), and
+through ``OTelLogHandler()`` built from the environment ("handler"), which on the code before
+mcp_otel.settings existed failed every row (the point of the review).
 """
 
 from __future__ import annotations
@@ -30,14 +29,11 @@ from mcp_otel.settings import (
     mask_url,
     read_export_settings,
 )
+from tests.support.leaks import BASIC, PASSWORD, SECRET, SECRETS
 from tests.conftest import REPOSITORY
 from tests.support.certificates import make_self_signed
 from tests.support.otlp_receiver import free_port
 
-SECRET = "s3cr3t-T0KEN"
-PASSWORD = "pa55-w0rd"
-BASIC = base64.b64encode(f"user:{PASSWORD}".encode()).decode()
-SECRETS = (SECRET, PASSWORD, BASIC)
 
 
 def _read(environ: dict[str, str]) -> ExportSettings:
@@ -570,7 +566,6 @@ def test_mask_url(url: str, masked: str) -> None:
 
 # --------------------------------------------------------------------------- the review's findings, end to end
 
-REVIEW_VIA = os.environ.get("MCP_OTEL_REVIEW_VIA", "modules")
 
 CHILD = r"""
 import json, logging, os, sys
@@ -588,7 +583,8 @@ try:
         from mcp_otel import OTelLogHandler
         handler = OTelLogHandler()
         handler.handle(SimpleNamespace(level="info", logger="review", data="record"))
-        handler.shutdown()
+        handler.shutdown(timeout_millis=1_000)
+        records.append("stats: " + json.dumps(handler.stats()))
     else:
         from opentelemetry._logs import LogRecord
         from opentelemetry.sdk._logs import ReadableLogRecord
@@ -693,14 +689,15 @@ REVIEW_ROWS: list[tuple[str, dict[str, str], str]] = [
 ]
 
 
+@pytest.mark.parametrize("via", ["modules", "handler"])
 @pytest.mark.parametrize(("environ", "expected"), [row[1:] for row in REVIEW_ROWS], ids=[row[0] for row in REVIEW_ROWS])
-def test_review_finding(environ: dict[str, str], expected: str) -> None:
+def test_review_finding(environ: dict[str, str], expected: str, via: str) -> None:
     port = str(free_port())  # nothing listens: exports that are attempted fail fast
     child_environment = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
     child_environment.update({name: value.replace("PORT", port) for name, value in environ.items()})
     child_environment["OTEL_BLRP_SCHEDULE_DELAY"] = child_environment.get("OTEL_BLRP_SCHEDULE_DELAY", "50")
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD, REVIEW_VIA],
+        [sys.executable, "-c", CHILD, via],
         check=False,
         env=child_environment,
         capture_output=True,
