@@ -103,6 +103,7 @@ EXPECTED_COLLECTOR_CONFIGS = {
     "debug/collector.yaml",
     "grafana/collector.yaml",
     "jaeger/collector.yaml",
+    "jaeger-loki/collector.yaml",
     "scale-out/agent.yaml",
     "scale-out/gateway.yaml",
 }
@@ -110,6 +111,7 @@ EXPECTED_COMPOSE_FILES = {
     "debug/docker-compose.yml",
     "grafana/docker-compose.yml",
     "jaeger/docker-compose.yml",
+    "jaeger-loki/docker-compose.yml",
     "lgtm/docker-compose.yml",
     "scale-out/docker-compose.yml",
 }
@@ -313,6 +315,29 @@ def test_loki_is_reached_through_its_native_otlp_endpoint(path: Path) -> None:
 
 
 SCALE_OUT = CONFIG_ROOT / "scale-out"
+
+
+def test_jaeger_only_sends_traces_to_jaeger_and_acknowledges_log_records() -> None:
+    # Jaeger v2 answers OTLP logs with UNIMPLEMENTED: in the Jaeger-only setup MCP logs travel as
+    # span events on the traces pipeline, and log records are taken and discarded (nop) so that a
+    # client that still sends them sees no export errors.
+    config = _load_yaml(CONFIG_ROOT / "jaeger" / "collector.yaml")
+    pipelines = _pipelines(config)
+    assert set(pipelines) == {"traces", "logs"}
+    [traces_exporter] = pipelines["traces"]["exporters"]
+    assert _component_type(traces_exporter) == "otlp_grpc"
+    assert config["exporters"][traces_exporter]["endpoint"] == "jaeger:4317"
+    assert [_component_type(exporter) for exporter in pipelines["logs"]["exporters"]] == ["nop"]
+    compose = _load_yaml(CONFIG_ROOT / "jaeger" / "docker-compose.yml")
+    assert set(compose["services"]) == {"otel-collector", "jaeger"}, "Jaeger only: no Loki, no Grafana"
+    header = (CONFIG_ROOT / "jaeger" / "collector.yaml").read_text(encoding="utf-8")
+    assert "MCP_OTEL_SPAN_EVENTS=true" in header and "OTEL_LOGS_EXPORTER=none" in header
+
+
+def test_jaeger_with_loki_sends_traces_to_jaeger_and_logs_to_loki() -> None:
+    pipelines = _pipelines(_load_yaml(CONFIG_ROOT / "jaeger-loki" / "collector.yaml"))
+    assert [_component_type(exporter) for exporter in pipelines["traces"]["exporters"]] == ["otlp_grpc"]
+    assert pipelines["logs"]["exporters"] == ["otlp_http/loki"]
 
 
 def test_scale_out_agent_balances_onto_gateways_with_a_durable_queue() -> None:
