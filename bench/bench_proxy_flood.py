@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
@@ -30,12 +32,13 @@ sys.path.insert(0, str(REPOSITORY))
 from tests.support.otlp_receiver import ReceiverProcess  # noqa: E402
 
 FLOOD_SERVER = str(REPOSITORY / "tests" / "servers" / "flood_server.py")
+_ANSWER_ID = re.compile(rb'"id": ?("ping-\d+"|"flood"|0)(?=\s*[,}])')
 
 
-def run_once(command: list[str], environment: dict[str, str], count: int) -> tuple[float, list[float]]:
+def run_once(command: list[str], environment: dict[str, str], count: int, stderr: Any) -> tuple[float, list[float]]:
     """One session: the flood's seconds, and the pings' round trips in ms."""
     process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, cwd=REPOSITORY
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=environment, cwd=REPOSITORY
     )
     assert process.stdin is not None and process.stdout is not None
     sent: dict[object, float] = {}
@@ -44,15 +47,25 @@ def run_once(command: list[str], environment: dict[str, str], count: int) -> tup
     lock = threading.Lock()
 
     def read() -> None:
+        # Raw reads and one regular-expression scan per read: a reader that parsed 200k lines
+        # would itself be the bottleneck, and its GIL would delay the ping answers it times.
         assert process.stdout is not None
-        for line in process.stdout:
-            if b'"id"' not in line[:40] and b'"method"' in line[:40]:
-                continue  # a notification
-            message = json.loads(line)
-            with lock:
-                answered[message.get("id")] = time.perf_counter()
-            if message.get("id") == "flood":
-                flood_done.set()
+        fd = process.stdout.fileno()
+        rest = b""
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return
+            now = time.perf_counter()
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            data, rest = data[:cut], data[cut:]
+            for match in _ANSWER_ID.finditer(data):
+                answer_id: object = json.loads(match.group(1))
+                with lock:
+                    answered[answer_id] = now
+                if answer_id == "flood":
+                    flood_done.set()
 
     def send(message: dict[str, object]) -> None:
         assert process.stdin is not None
@@ -96,10 +109,20 @@ def main() -> None:
             "direct": ([sys.executable, FLOOD_SERVER], base),
             "proxied": ([sys.executable, "-m", "mcp_otel", "proxy", "--", sys.executable, FLOOD_SERVER], proxied_environment),
         }
+        delivered: list[int] = []
+        drop_summaries: list[str] = []
         for _ in range(rounds):
             for name, (command, environment) in routes.items():
-                flood, round_trips = run_once(command, environment, count)
-                quantiles = statistics.quantiles(round_trips, n=100) if len(round_trips) > 1 else [round_trips[0]] * 99
+                before = len(collector.records()) if name == "proxied" else 0
+                with tempfile.TemporaryFile() as stderr:
+                    flood, round_trips = run_once(command, environment, count, stderr)
+                    stderr.seek(0)
+                    summaries = [line for line in stderr.read().decode(errors="replace").splitlines() if "dropped" in line]
+                if name == "proxied":
+                    # The proxy has exited: what it exported is in the collector's file by now.
+                    delivered.append(len(collector.records()) - before)
+                    drop_summaries.append(summaries[-1].strip() if summaries else "no drops reported")
+                quantiles = statistics.quantiles(round_trips, n=100, method="inclusive") if len(round_trips) > 1 else [round_trips[0]] * 99
                 sample = results.setdefault(name, {"flood s": [], "ping p50 ms": [], "ping p99 ms": [], "ping max ms": []})
                 sample["flood s"].append(flood)
                 sample["ping p50 ms"].append(quantiles[49])
@@ -112,6 +135,8 @@ def main() -> None:
         print(f"  {name:<9}" + "".join(f"{cell:>24}" for cell in cells))
     ratio = statistics.median(results["proxied"]["flood s"]) / statistics.median(results["direct"]["flood s"])
     print(f"  flood time proxied / direct: {ratio:.2f}x")
+    print(f"  records the collector received per proxied round (of {count}): {delivered}")
+    print(f"  the proxy's last drop summary: {drop_summaries[-1]}")
 
 
 if __name__ == "__main__":

@@ -202,10 +202,10 @@ class OTelLogHandler:
 
     # ---------------------------------------------------------------- counts, flush, shutdown
 
-    def _count_dropped(self, reason: DropReason) -> None:
-        """Count a message that never reached ``handle`` (the proxy's full queue, an unparseable line)."""
+    def _count_dropped(self, reason: DropReason, count: int = 1) -> None:
+        """Count messages that never reached ``handle`` (the proxy's full queue, an unparseable line)."""
         if self._emitter is not None:
-            self._emitter.accounting.count_dropped(reason)
+            self._emitter.accounting.count_dropped(reason, count)
 
     def _count_internal_error(self, error: BaseException) -> None:
         if self._emitter is not None:

@@ -40,6 +40,7 @@ from mcp_otel.proxy.framing import id_key, mentions, needles, parse, reencode
 
 __all__ = [
     "LOG_LEVEL_META_KEY",
+    "LOG_NOTIFICATION",
     "PROTOCOL_VERSION_META_KEY",
     "SERVER_INFO_META_KEY",
     "SET_LEVEL_ANSWER_TIMEOUT_SECONDS",
@@ -60,7 +61,7 @@ SERVER_INFO_META_KEY = "io.modelcontextprotocol/serverInfo"
 # broken server from freezing the host's traffic.
 SET_LEVEL_ANSWER_TIMEOUT_SECONDS = 2.0
 
-_LOG_NOTIFICATION = needles("notifications/message")
+LOG_NOTIFICATION = needles("notifications/message")
 _HANDSHAKE_METHODS = needles("initialize", "notifications/initialized")
 _ENVELOPE = needles(PROTOCOL_VERSION_META_KEY)
 _LOG_LEVEL_KEY = needles(LOG_LEVEL_META_KEY)
@@ -286,7 +287,7 @@ class ProxyProtocol:
     def from_server(self, line: bytes) -> ServerLine:
         """What to write to the host for one server line, and the log messages in it."""
         if not self._server_line_needs_parsing(line):
-            if mentions(line, _LOG_NOTIFICATION):
+            if mentions(line, LOG_NOTIFICATION):
                 return ServerLine(line, [], line)
             return ServerLine(line, [], None)
         parsed = parse(line)
@@ -306,9 +307,15 @@ class ProxyProtocol:
                     forward = None
                     continue
                 self._learn_from_response(message)
-        if parsed is None and mentions(line, _LOG_NOTIFICATION):
+        if parsed is None and mentions(line, LOG_NOTIFICATION):
             return ServerLine(forward, logs, line)  # not JSON: the export thread counts it unparseable
         return ServerLine(forward, logs, None)
+
+    def block_needs_reading(self, block: bytes) -> bool:
+        """Whether any line of ``block`` (whole lines from the server) must be read before it is
+        forwarded; when not, the block goes to the host as it is. The same substring tests as for
+        one line: a needle in any line of the block is in the block."""
+        return self._server_line_needs_parsing(block)
 
     def _server_line_needs_parsing(self, line: bytes) -> bool:
         """Whether the line can matter for anything but export: the relay must read it before forwarding."""

@@ -2,35 +2,36 @@
 
 It answers ``initialize``, ``ping`` and ``tools/call`` of ``flood`` (``{"count": N}``): N
 ``notifications/message`` lines written as fast as the pipe takes them, then the result. The flood
-runs on its own thread, so ``ping`` is answered during it, as a real server's event loop would.
+runs on its own thread and writes blocks of 256 lines with raw ``os.write`` (which releases the
+GIL), so ``ping`` is answered during it without waiting on the flood, as a real server's event loop
+would: the benchmark measures the proxy, not this server's own GIL.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 
 _write_lock = threading.Lock()
-_out = sys.stdout.buffer
+_OUT = sys.stdout.fileno()
+_LINE = b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","logger":"flood",' \
+        b'"data":{"msg":"flood line %d","extra":{"index":%d}}}}\n'
 
 
-def _send(lines: list[bytes]) -> None:
+def _send(data: bytes) -> None:
     with _write_lock:
-        _out.write(b"".join(lines))
-        _out.flush()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(_OUT, view) :]
 
 
 def _flood(request_id: object, count: int) -> None:
-    chunk: list[bytes] = []
-    for index in range(count):
-        params = {"level": "info", "logger": "flood", "data": {"msg": f"flood line {index}", "extra": {"index": index}}}
-        chunk.append(json.dumps({"jsonrpc": "2.0", "method": "notifications/message", "params": params}).encode() + b"\n")
-        if len(chunk) == 64:
-            _send(chunk)
-            chunk = []
+    for start in range(0, count, 256):
+        _send(b"".join(_LINE % (index, index) for index in range(start, min(start + 256, count))))
     result = {"content": [{"type": "text", "text": f"flooded {count}"}]}
-    _send([*chunk, json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}).encode() + b"\n"])
+    _send(json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}).encode() + b"\n")
 
 
 def main() -> None:
@@ -39,9 +40,9 @@ def main() -> None:
         method, request_id = message.get("method"), message.get("id")
         if method == "initialize":
             result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "flood", "version": "1"}}
-            _send([json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}).encode() + b"\n"])
+            _send(json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}).encode() + b"\n")
         elif method == "ping":
-            _send([json.dumps({"jsonrpc": "2.0", "id": request_id, "result": {}}).encode() + b"\n"])
+            _send(json.dumps({"jsonrpc": "2.0", "id": request_id, "result": {}}).encode() + b"\n")
         elif method == "tools/call":
             count = int(message["params"]["arguments"]["count"])
             threading.Thread(target=_flood, args=(request_id, count), daemon=True).start()
