@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mcp_otel._version import __version__
@@ -24,25 +25,44 @@ __all__ = ["main"]
 DEFAULT_FLUSH_TIMEOUT_SECONDS = 3.0  # the proxy's; see mcp_otel.proxy
 
 
+MAX_FLUSH_TIMEOUT_SECONDS = 3_600.0  # a host waits seconds, not hours; larger overflows the thread wait
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    if not (math.isfinite(value) and 0 < value <= MAX_FLUSH_TIMEOUT_SECONDS):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds, at most {MAX_FLUSH_TIMEOUT_SECONDS:g}, got {text!r}"
+        )
     return value
+
+
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _environment_entry(text: str) -> tuple[str, str]:
     name, separator, value = text.partition("=")
-    if not name or not name.replace("_", "a").isalnum():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE or NAME, got {text!r}")
+    if not _ENVIRONMENT_NAME.match(name):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE or NAME, where NAME is letters, digits and _ not starting with a digit; got {name!r}"
+        )
     if not separator:
         if name not in os.environ:
             raise argparse.ArgumentTypeError(f"{name} is not set in this environment (write {name}=VALUE)")
         value = os.environ[name]
     return name, value
+
+
+def _nonempty(what: str) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        if not text.strip() or not text.isprintable():
+            raise argparse.ArgumentTypeError(f"expected a non-empty {what} of printable characters")
+        return text
+
+    return check
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -63,7 +83,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "per line. Ends with how many records the collector acknowledged; exits 1 unless it acknowledged all.",
     )
     demo.add_argument("--level", default="debug", choices=LEVELS, help="MCP log level to opt in to (default: debug)")
-    demo.add_argument("--city", default="Lisbon", help="argument passed to the example tool (default: Lisbon)")
+    demo.add_argument(
+        "--city", default="Lisbon", type=_nonempty("city"), help="argument passed to the example tool (default: Lisbon)"
+    )
 
     proxy = commands.add_parser(
         "proxy",
@@ -72,7 +94,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "passes through unchanged and its log messages are exported as the OTEL_* variables say.",
     )
     proxy.add_argument(
-        "--server-name", metavar="NAME", help="mcp.server.name on every record (default: the name the server reports)"
+        "--server-name",
+        metavar="NAME",
+        type=_nonempty("server name"),
+        help="mcp.server.name on every record (default: the name the server reports)",
     )
     proxy.add_argument(
         "--log-level",
@@ -98,7 +123,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_FLUSH_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help="at most this long to export what is left after the server exited "
-        f"(a positive number; default: {DEFAULT_FLUSH_TIMEOUT_SECONDS:g})",
+        f"(a positive number, at most {MAX_FLUSH_TIMEOUT_SECONDS:g}; default: {DEFAULT_FLUSH_TIMEOUT_SECONDS:g})",
     )
     proxy.add_argument("server_command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGUMENT ...]")
 
@@ -112,7 +137,9 @@ def _build_parser() -> argparse.ArgumentParser:
     host_config.add_argument(
         "--host", choices=("claude", "cursor", "vscode"), default="claude", help="the file's shape (default: claude)"
     )
-    host_config.add_argument("--name", help="the server's entry name and mcp.server.name (default: the command's name)")
+    host_config.add_argument(
+        "--name", type=_nonempty("name"), help="the server's entry name and mcp.server.name (default: the command's name)"
+    )
     host_config.add_argument(
         "--env",
         action="append",
@@ -160,10 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _demo(level: str, city: str) -> int:
     import anyio
 
+    from mcp_otel.console import terminal_safe
     from mcp_otel.demo import run_demo
 
     result = anyio.run(run_demo, parse_level(level, "--level"), city)
-    print(f"tool result: {result.tool_text}")
+    print(f"tool result: {terminal_safe(result.tool_text)}")  # the server's text: no raw escapes
     print(f"{result.acknowledged} of {result.sent} records acknowledged by the collector")
     return 0 if result.acknowledged == result.sent else 1
 

@@ -26,7 +26,10 @@ A message is untrusted input. One walk converts it, and bounds it as it goes
 limit (default)          what happens past it
 =======================  =====================================================================
 ``max_string_length``    a string (body, value, key) keeps its first 32,768 characters
-``max_attributes``       ``extra`` keeps its first 128 keys, in the order the server sent them
+``max_attributes``       ``extra`` keeps its first 112 keys, in the order the server sent them
+                         (the SDK's default limit is 128 attributes a record: the other 16
+                         are room for the ones the handler adds, which the SDK would
+                         otherwise make room for by dropping keys with a warning each time)
 ``max_depth``            a map or array nested deeper than 32 becomes ``"[nesting limit]"``
 ``max_record_bytes``     the walk spends a budget of 1 MiB of estimated size as it goes; when it
                          is gone, the array being walked ends with one ``"[record size limit]"``
@@ -34,6 +37,9 @@ limit (default)          what happens past it
                          entries were left out), and nothing after it is visited: converting a
                          message costs O(limit), not O(input)
 =======================  =====================================================================
+
+The level is converted first, while the budget is whole, and a map key is charged before its
+value: a key that would spend more than what is left closes the map with the marker instead.
 
 The estimate (``ESTIMATED_COST``, one table) is an upper bound of the record's OTLP encoding
 and follows its memory in Python: a string costs its length (four bytes a character when it is
@@ -43,7 +49,14 @@ a slot per item. A record at the cap encodes to less than the cap.
 Secrets (``mcp_otel.redaction``, ``ConversionLimits.redaction``): a value under a secret-looking
 key, at any depth, and the value of a ``[name, value]`` or ``{"name": ..., "value": ...}`` pair
 naming a secret, become ``"[REDACTED]"``; every string (body, values) has the secret parts of its
-text replaced. Redaction is not a cut and is not marked.
+text replaced. Redaction is not a cut and is not marked. What comes out of redaction is what the
+budget is charged (``"x"`` becoming ``"[REDACTED]"`` costs the longer string), and a string is cut
+to the budget before it is redacted, so redaction never works on more than the record can hold.
+One record's text may hold ``MAX_REDACTION_CANDIDATES`` (1,024) candidate secrets; past them, each
+further string that could hold a secret (anything but letters and digits) becomes
+``"[REDACTED]"`` whole and the record is marked as cut: judging candidates costs microseconds each,
+and this keeps a secret-dense record (``"pwd=x pwd=x ..."``) at a few milliseconds instead of half
+a second.
 
 Keys a server may not set: ``extra`` keys that the handler sets itself (``RESERVED_KEYS``) or that
 start with ``mcp_otel.`` keep their value under ``mcp_otel.extra.<key>``, so a server cannot
@@ -68,6 +81,7 @@ __all__ = [
     "APPLICATION_LIMITS",
     "DEFAULT_LIMITS",
     "ESTIMATED_COST",
+    "MAX_REDACTION_CANDIDATES",
     "NESTING_LIMIT_MARKER",
     "REDACTION_MARKER",
     "SIZE_LIMIT_MARKER",
@@ -100,6 +114,10 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _FASTMCP_KEYS = frozenset(("msg", "extra"))
 _MIN_CUT_STRING = 64  # a string cut to fit the budget keeps at least this much, or becomes the marker
+# Candidate secrets one record's text may hold before redaction stops judging them one by one and
+# replaces each further text that could hold one whole: judging costs a few microseconds each, so
+# this bounds redaction at a few milliseconds a record (bench/bench_conversion.py).
+MAX_REDACTION_CANDIDATES = 1_024
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +125,7 @@ class ConversionLimits:
     """Caps on what one untrusted message may cost, and the redaction rules; see the module docstring."""
 
     max_string_length: int = 32_768
-    max_attributes: int = 128
+    max_attributes: int = 112
     max_depth: int = 32
     max_record_bytes: int = 1_048_576
     redaction: RedactionRules = DEFAULT_RULES
@@ -147,7 +165,7 @@ class _Walk:
     than through another call; every case charges the budget in the same place (``ESTIMATED_COST``).
     """
 
-    __slots__ = ("budget", "cut", "is_secret_key", "max_depth", "max_string", "redact_text", "rules")
+    __slots__ = ("budget", "cut", "is_secret_key", "max_depth", "max_string", "redaction_allowance", "rules")
 
     def __init__(self, limits: ConversionLimits) -> None:
         self.budget = limits.max_record_bytes
@@ -155,11 +173,11 @@ class _Walk:
         self.max_string = limits.max_string_length
         self.max_depth = limits.max_depth
         self.rules = limits.redaction
-        self.redact_text = limits.redaction.redact_text
+        self.redaction_allowance = MAX_REDACTION_CANDIDATES
         self.is_secret_key = limits.redaction.is_secret_key
 
     def text(self, text: str) -> str:
-        """A string, cut to the string cap and to the budget, then redacted."""
+        """A string, cut to the string cap and to the budget, then redacted; charged as it comes out."""
         length = len(text)
         if length > self.max_string:
             text = text[: self.max_string]
@@ -168,18 +186,50 @@ class _Walk:
         cost = _STRING + (length if text.isascii() else 4 * length)
         if cost > self.budget:
             return self._cut_text(text)
+        redacted = self._redact(text)
+        if redacted is not text:  # rare: charge what comes out, which may be longer
+            return self._fit(redacted)
         self.budget -= cost
-        return self.redact_text(text)
+        return text
 
     def _cut_text(self, text: str) -> str:
-        width = 1 if text.isascii() else 4
-        keep = (self.budget - _STRING) // width
+        """``text`` cut to what the budget has left (before redaction, so that redaction works on
+        no more than the record can hold), or the size marker when that is too little."""
+        keep = (self.budget - _STRING) // (1 if text.isascii() else 4)
         self.cut = True
         if keep < _MIN_CUT_STRING:
             self.budget -= _STRING
             return SIZE_LIMIT_MARKER
-        self.budget -= _STRING + keep * width
-        return self.redact_text(text[:keep])
+        return self._fit(self._redact(text[:keep]))
+
+    def _fit(self, text: str) -> str:
+        """Charge ``text``, cut again when redaction made it longer than what is left."""
+        width = 1 if text.isascii() else 4
+        cost = _STRING + width * len(text)
+        if cost > self.budget:
+            keep = (self.budget - _STRING) // width
+            self.cut = True
+            if keep < _MIN_CUT_STRING:
+                self.budget -= _STRING
+                return SIZE_LIMIT_MARKER
+            text = text[:keep]
+            cost = _STRING + width * keep
+        self.budget -= cost
+        return text
+
+    def _redact(self, text: str) -> str:
+        """``text`` redacted, within the record's allowance of candidate secrets; past it, any text
+        that could hold a secret is replaced whole (and the record is marked as cut)."""
+        if self.redaction_allowance > 0:
+            redacted, judged = self.rules.redact_text_within(text, self.redaction_allowance)
+            self.redaction_allowance -= judged
+            if redacted is not None:
+                return redacted
+            self.redaction_allowance = 0
+        elif text.isalnum() and "A" not in text:  # letters and digits: no secret but AKIA.../AIza...
+            return text
+        self.cut = True
+        return REDACTION_MARKER
 
     def value(self, value: Any, depth_left: int) -> AnyValue:
         value_type = type(value)
@@ -261,7 +311,12 @@ class _Walk:
                 self.cut = True
             elif not length:
                 continue
-            self.budget -= _STRING + _ENTRY + (length if key.isascii() else 4 * length)
+            key_cost = _STRING + _ENTRY + (length if key.isascii() else 4 * length)
+            if key_cost >= self.budget:  # the key alone would spend what is left: close the map here
+                converted[SIZE_LIMIT_MARKER] = len(mapping) - count + 1
+                self.cut = True
+                break
+            self.budget -= key_cost
             if reserved and (key in RESERVED_KEYS or key.startswith("mcp_otel.")):
                 key = SERVER_VALUE_PREFIX + key
             if is_secret_key(key) or (secret_slot is not None and raw_key == secret_slot):
@@ -270,7 +325,9 @@ class _Walk:
             item_type = type(item)
             if item_type is str:
                 value: AnyValue = self.text(item)
-            elif (item_type is int and _INT64_MIN <= item <= _INT64_MAX) or item_type is bool or item is None:
+            elif self.budget > _SCALAR and (
+                (item_type is int and _INT64_MIN <= item <= _INT64_MAX) or item_type is bool or item is None
+            ):
                 self.budget -= _SCALAR
                 value = item
             else:
@@ -295,6 +352,8 @@ def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LI
     Never raises for any ``level`` or ``data``; see the module docstring for the rules.
     """
     walk = _Walk(limits)
+    # The level first, while the budget is whole: it is short, and must never overshoot the cap.
+    severity_text = None if level is None else _level_text(level, walk)
     attributes: dict[str, AnyValue]
     if type(data) is dict and data.keys() == _FASTMCP_KEYS and type(data["msg"]) is str and (
         (extra := data["extra"]) is None or isinstance(extra, Mapping)
@@ -310,7 +369,6 @@ def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LI
     severity_number = SEVERITY_NUMBER_BY_LEVEL.get(level, SeverityNumber.UNSPECIFIED) if type(level) is str else (
         SeverityNumber.UNSPECIFIED
     )
-    severity_text = None if level is None else _level_text(level, walk)
     return ConvertedMessage(
         severity_number, severity_text, body, attributes, walk.cut, _RECORD + limits.max_record_bytes - walk.budget
     )
@@ -322,7 +380,7 @@ def _level_text(level: object, walk: _Walk) -> str:
     if len(text) > walk.max_string:
         text = text[: walk.max_string]
         walk.cut = True
-    walk.budget -= _STRING + len(text)
+    walk.budget -= _STRING + (len(text) if text.isascii() else 4 * len(text))
     return text
 
 

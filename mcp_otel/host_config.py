@@ -113,9 +113,13 @@ def write_entry(path: Path, configuration: Mapping[str, Any]) -> Path | None:
     ((section, servers),) = configuration.items()
     existing: dict[str, Any] = {}
     backup = None
+    if path.is_dir():
+        raise ConfigurationError(f"host-config: --write {path} is a directory; name the configuration file")
     if path.exists():
         try:
             existing = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigurationError(f"host-config: cannot read {path} ({error.strerror}); it was left unchanged") from None
         except (ValueError, UnicodeDecodeError) as error:
             raise ConfigurationError(
                 f"host-config: {path} is not plain JSON ({error.__class__.__name__}); it was left unchanged. "
@@ -123,11 +127,15 @@ def write_entry(path: Path, configuration: Mapping[str, Any]) -> Path | None:
             ) from None
         if not isinstance(existing, dict) or not isinstance(existing.get(section, {}), dict):
             raise ConfigurationError(f"host-config: {path} does not hold a JSON object with a {section!r} object")
-        backup = path.with_name(path.name + ".bak")
-        shutil.copy2(path, backup)
     existing.setdefault(section, {}).update(servers)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    try:
+        if path.exists():
+            backup = path.with_name(path.name + ".bak")
+            shutil.copy2(path, backup)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        raise ConfigurationError(f"host-config: cannot write {path} ({error.strerror}); it was left unchanged") from None
     return backup

@@ -491,6 +491,7 @@ def _same_length_lower(text: str) -> str:
 
 
 _Candidate = tuple[int, int, _Judge, int]  # start, order found, judge, end
+_UNBOUNDED = 1 << 62
 _Candidates = Callable[[str, list[_Candidate]], None]
 # A pass costs ~0.6-2.4 ns per character; trying one occurrence of a literal by itself ~0.3-0.9 us.
 # So occurrences are tried one by one while they are sparse (the n-th one at least n * 512
@@ -732,15 +733,31 @@ class RedactionRules:
 
     def redact_text(self, text: str) -> str:
         """``text`` with each secret part replaced by ``[REDACTED]``; ``text`` itself if none."""
+        redacted, _ = self.redact_text_within(text, _UNBOUNDED)
+        assert redacted is not None
+        return redacted
+
+    def redact_text_within(self, text: str, allowance: int) -> tuple[str | None, int]:
+        """``redact_text`` that judges at most ``allowance`` candidate secrets: the text and how
+        many it judged, or None for a text that holds more (the caller replaces it whole).
+
+        Judging a candidate costs a few microseconds, and a hostile text can hold one every few
+        characters ("api key: api key: ..." costs ~370 ms a megabyte): the conversion walk gives
+        each record an allowance, so that redaction stays bounded whatever a server sends.
+        """
+        judged = 0
         # Letters and digits alone can hold no secret but AKIA..., ASIA..., AIza....
         if (self._gated_rules or self._key_value_rule) and not (text.isalnum() and "A" not in text):
-            text = self._redact_built_in(text)
+            redacted, judged = self._redact_built_in(text, allowance)
+            if redacted is None:
+                return None, judged
+            text = redacted
         for pattern in self._patterns:
             if pattern.search(text) is not None:
                 text = pattern.sub(_replace_extra, text)
-        return text
+        return text, judged
 
-    def _redact_built_in(self, text: str) -> str:
+    def _redact_built_in(self, text: str, allowance: int) -> tuple[str | None, int]:
         candidates: list[_Candidate] = []
         # In a short text, one search costs less than the calls that run the rules one by one.
         short = len(text) <= _SHORT_TEXT
@@ -749,10 +766,14 @@ class RedactionRules:
                 if gate in text:
                     for add_candidates in rules:
                         add_candidates(text, candidates)
+                    if len(candidates) > allowance:
+                        return None, len(candidates)
         if self._key_value_rule is not None and (":" in text or "=" in text):
             self._key_value_rule.candidates(text, candidates, short)
         if not candidates:
-            return text
+            return text, 0
+        if len(candidates) > allowance:
+            return None, len(candidates)
         candidates.sort()
         pieces: list[str] = []
         done = 0
@@ -766,9 +787,9 @@ class RedactionRules:
             pieces.append(span[2])
             done = span[1]
         if not pieces:
-            return text
+            return text, len(candidates)
         pieces.append(text[done:])
-        return "".join(pieces)
+        return "".join(pieces), len(candidates)
 
 
 def _replace_extra(match: re.Match[str]) -> str:

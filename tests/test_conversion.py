@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import math
-
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from opentelemetry._logs import SeverityNumber
 from mcp_otel.conversion import (
     DEFAULT_LIMITS,
     ESTIMATED_COST,
+    MAX_REDACTION_CANDIDATES,
     NESTING_LIMIT_MARKER,
     REDACTION_MARKER,
     SIZE_LIMIT_MARKER,
@@ -20,8 +20,8 @@ from mcp_otel.conversion import (
     convert_message,
     to_otel_value,
 )
-from mcp_otel.redaction import NO_REDACTION, RedactionRules
 from mcp_otel.levels import severity_for_level
+from mcp_otel.redaction import NO_REDACTION, RedactionRules
 from tests.support.spec import SEVERITY_ROWS
 
 DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
@@ -264,37 +264,76 @@ def _deep_list(depth: int) -> Any:
     return value
 
 
-def _hostile_shapes() -> list[tuple[str, Any]]:
+def _map_filled_then_a_huge_key() -> dict[str, Any]:
+    # Entries up to just under the budget, then a key whose cost alone is larger than what is left.
+    filled: dict[str, Any] = {f"k{i}": "v" * 1_000 for i in range(900)}
+    filled["\U0001f600" * 32_000] = 1
+    return filled
+
+
+def _hostile_shapes() -> list[tuple[str, Any, Any]]:
     loop: dict[str, Any] = {}
     loop["self"] = loop
     return [
-        ("10^6 ints as data", list(range(10**6))),
-        ("10^6-entry map as data", {str(i): i for i in range(10**6)}),
-        ("10^6 ints in extra", {"msg": "m", "extra": {"xs": list(range(10**6))}}),
-        ("10^6-entry map in extra", {"msg": "m", "extra": {"m": {str(i): i for i in range(10**6)}}}),
-        ("10^5 long keys in extra", {"msg": "m", "extra": {f"k{i}" * 40: i for i in range(10**5)}}),
-        ("10^5 long keys as data", {f"k{i}" * 40: i for i in range(10**5)}),
-        ("self reference", loop),
-        ("10^5 deep", _deep_list(10**5)),
-        ("100 MB string", "x" * 100_000_000),
-        ("10^5 two-KB strings", ["y" * 2_000] * 10**5),
-        ("10^5 non-ASCII strings", ["ü" * 300] * 10**5),
+        ("10^6 ints as data", "info", list(range(10**6))),
+        ("10^6-entry map as data", "info", {str(i): i for i in range(10**6)}),
+        ("10^6 ints in extra", "info", {"msg": "m", "extra": {"xs": list(range(10**6))}}),
+        ("10^6-entry map in extra", "info", {"msg": "m", "extra": {"m": {str(i): i for i in range(10**6)}}}),
+        ("10^5 long keys in extra", "info", {"msg": "m", "extra": {f"k{i}" * 40: i for i in range(10**5)}}),
+        ("10^5 long keys as data", "info", {f"k{i}" * 40: i for i in range(10**5)}),
+        ("self reference", "info", loop),
+        ("10^5 deep", "info", _deep_list(10**5)),
+        ("100 MB string", "info", "x" * 100_000_000),
+        ("10^5 two-KB strings", "info", ["y" * 2_000] * 10**5),
+        ("10^5 non-ASCII strings", "info", ["ü" * 300] * 10**5),
+        # Redaction lengthens short secrets ("x" -> "[REDACTED]"): what comes out is what is charged.
+        ("secret-dense text", "info", ["pwd=x " * 5_000] * 40),
+        ("secret-dense extra", "info", {"msg": "pwd=x " * 5_000, "extra": {f"k{i}": "token: a " * 3_000 for i in range(60)}}),
+        ("map filled, then a huge non-ASCII key", "info", _map_filled_then_a_huge_key()),
+        ("huge non-ASCII level, full body", "\U0001f600" * 40_000, "z" * 2_000_000),
     ]
 
 
-@pytest.mark.parametrize(("name", "data"), _hostile_shapes(), ids=[row[0] for row in _hostile_shapes()])
-def test_a_hostile_message_encodes_within_the_cap(name: str, data: Any) -> None:
-    # Timing is bench/bench_conversion.py's to show; here: the record is cut, marked and small.
+@pytest.mark.parametrize(("name", "level", "data"), _hostile_shapes(), ids=[row[0] for row in _hostile_shapes()])
+def test_a_hostile_message_encodes_within_the_cap(name: str, level: Any, data: Any) -> None:
+    # Timing is bench/bench_conversion.py's to show; here: the record is cut, marked and small, and
+    # the estimate the queue's byte budget counts is not below what the record encodes to.
     from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
-    converted = convert_message("info", data)
+    converted = convert_message(level, data)
     exporter = InMemoryLogRecordExporter()
     provider = LoggerProvider()
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    provider.get_logger("t").emit(body=converted.body, attributes=converted.attributes)
+    provider.get_logger("t").emit(
+        body=converted.body, attributes=converted.attributes, severity_text=converted.severity_text
+    )
     encoded = len(encode_logs(exporter.get_finished_logs()).SerializeToString())
     assert converted.truncated is True
     assert encoded <= DEFAULT_LIMITS.max_record_bytes + 4_096
+    assert encoded <= converted.estimated_size
     assert converted.estimated_size <= DEFAULT_LIMITS.max_record_bytes + ESTIMATED_COST["record"] + 4_096
+
+
+def test_past_the_redaction_allowance_a_text_that_could_hold_a_secret_is_replaced_whole() -> None:
+    # More candidate secrets than one record may judge (MAX_REDACTION_CANDIDATES): the dense text,
+    # and every later text that could hold a secret, become the marker; none of them leaks.
+    dense = "api key: abc " * (MAX_REDACTION_CANDIDATES + 1)
+    extra = {"dense": dense, "later": "password=hunter2 and more", "city": "Lisbon", "sentence": "all fine here"}
+    converted = convert_message("info", {"msg": "m", "extra": extra})
+    assert converted.attributes == {
+        "dense": REDACTION_MARKER,
+        "later": REDACTION_MARKER,
+        "city": "Lisbon",  # letters and digits alone hold no secret: kept
+        "sentence": REDACTION_MARKER,
+    }
+    assert converted.truncated is True
+
+
+def test_within_the_redaction_allowance_only_the_secret_parts_are_replaced() -> None:
+    text = "api key: abc " * (MAX_REDACTION_CANDIDATES // 2)
+    converted = convert_message("info", {"msg": "m", "extra": {"dense": text, "sentence": "all fine here"}})
+    assert converted.attributes["dense"] == "api key: [REDACTED] " * (MAX_REDACTION_CANDIDATES // 2)
+    assert converted.attributes["sentence"] == "all fine here"
+    assert converted.truncated is False

@@ -112,6 +112,11 @@ CLI_ERRORS = [
     ("no command", ["host-config"], "no server command given"),
     ("unknown program", ["host-config", "--", "no-such-program-here"], "not a command on this PATH"),
     ("env name unset", ["host-config", "--env", "MCP_OTEL_SURELY_UNSET", "--", PYTHON], "is not set in this environment"),
+    ("env name not a name", ["host-config", "--env", "1=2", "--", PYTHON], "where NAME is letters, digits and _"),
+    ("env name with a blank", ["host-config", "--env", "A B=2", "--", PYTHON], "where NAME is letters, digits and _"),
+    ("empty entry name", ["host-config", "--name", "", "--", PYTHON], "non-empty name"),
+    ("write to a directory", ["host-config", "--write", "/tmp", "--", PYTHON], "is a directory"),
+    ("write where it cannot", ["host-config", "--write", "/proc/mcp-otel-test.json", "--", PYTHON], "cannot write"),
 ]
 
 

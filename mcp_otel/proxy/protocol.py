@@ -219,6 +219,7 @@ class ServerLine(NamedTuple):
     forward: bytes | None  # None: the answer to the proxy's own request, not for the host
     logs: list[Mapping[str, Any]]  # log notification params already parsed here
     unparsed_log_line: bytes | None  # a log notification line to parse on the export thread
+    malformed_logs: int = 0  # log notifications whose params is not an object: counted unparseable
 
 
 class ProxyProtocol:
@@ -293,6 +294,7 @@ class ProxyProtocol:
         parsed = parse(line)
         messages = parsed if isinstance(parsed, list) else [parsed]  # a JSON-RPC batch (2025-03-26)
         logs: list[Mapping[str, Any]] = []
+        malformed = 0
         forward: bytes | None = line
         for message in messages:
             if not isinstance(message, dict):
@@ -302,6 +304,8 @@ class ProxyProtocol:
                 params = message.get("params")
                 if isinstance(params, Mapping):
                     logs.append(params)
+                else:
+                    malformed += 1
             elif method is None and "id" in message:
                 if message is parsed and self.opt_in.take_own_answer(message):
                     forward = None
@@ -309,7 +313,7 @@ class ProxyProtocol:
                 self._learn_from_response(message)
         if parsed is None and mentions(line, LOG_NOTIFICATION):
             return ServerLine(forward, logs, line)  # not JSON: the export thread counts it unparseable
-        return ServerLine(forward, logs, None)
+        return ServerLine(forward, logs, None, malformed)
 
     def block_needs_reading(self, block: bytes) -> bool:
         """Whether any line of ``block`` (whole lines from the server) must be read before it is

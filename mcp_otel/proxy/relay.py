@@ -86,6 +86,10 @@ class ExportQueue:
         count = sum(1 for line in lines_of(item) if mentions(line, LOG_NOTIFICATION)) if kind == "lines" else 1
         self._connection.handler._count_dropped("queue_full", count)
 
+    def count_unparseable(self, count: int) -> None:
+        """Log notifications the relay read and found malformed (their params not an object)."""
+        self._connection.handler._count_dropped("unparseable", count)
+
     def close(self, timeout_seconds: float) -> None:
         """Export what is pending (for at most ``timeout_seconds``), then stop the thread."""
         with self._condition:
@@ -193,6 +197,7 @@ def _relay_server_to_host(
     host_reads = True
     for block in read_blocks(child_fd):
         logs: list[Mapping[str, Any]] = []
+        malformed = 0
         if not failures.call(protocol.block_needs_reading, block, True):
             # The common case, a flood of log notifications included: nothing in these lines
             # matters before they reach the host, so they go at once, in one write, and the log
@@ -210,6 +215,7 @@ def _relay_server_to_host(
                 if decision.forward is not None:
                     pieces.append(decision.forward)
                 logs.extend(decision.logs)
+                malformed += decision.malformed_logs
                 if decision.unparsed_log_line is not None:
                     unparsed_lines.append(decision.unparsed_log_line)
             outgoing = b"".join(pieces)
@@ -221,6 +227,8 @@ def _relay_server_to_host(
                 host_reads = False  # the host stopped reading; keep draining so the server never blocks
         for params in logs:
             exports.put("params", params, len(block) // len(logs))
+        if malformed:
+            exports.count_unparseable(malformed)
         if unparsed is not None:
             exports.put("lines", unparsed, len(unparsed))
     protocol.server_gone()  # nothing will answer any more: release the other thread if it waits
