@@ -9,7 +9,8 @@ What each part of the contract (``mcp_otel.proxy``'s docstring) is tested by:
 * export: the server's logs at the receiver, with the server and connection attributes;
 * level opt-in: the legacy path (a server that logs nothing until ``logging/setLevel``) and the
   2026-07-28 path (``_meta`` key), each with and without ``--no-log-opt-in``;
-* ``--stderr``, exit statuses, forwarded signals, the bounded flush, the child dying with the
+* ``--stderr`` (byte-for-byte pass-through, the shared reader's records, a 100,000-line flood:
+  every byte to the host in order, every line exported or dropped and counted), exit statuses, forwarded signals, the bounded flush, the child dying with the
   proxy, a configuration error, and nothing but protocol on standard output.
 
 CI runs this file in its newest-mcp environment (the 2026-07-28 path needs mcp 2.x's Client);
@@ -383,6 +384,33 @@ def test_stderr_lines_pass_through_and_are_exported(http_receiver: OTLPReceiver)
         record = records[STDERR_BODIES.get(line, line)]
         assert (record.severity_number, record.severity_text, record.scope_name) == (number, text, scope)
         assert record.attributes == {"log.iostream": "stderr", "mcp.server.name": "noisy", "network.transport": "pipe"}
+
+
+FLOOD_LINES = 100_000
+STDERR_FLOOD = (
+    "import sys\n"
+    "out = sys.stderr.buffer\n"
+    f"for start in range(0, {FLOOD_LINES}, 500):\n"
+    "    out.write(b''.join(b'2026-07-28 12:00:00,000 INFO flood: line %d\\n' % i for i in range(start, start + 500)))\n"
+)
+DROP_SUMMARY = re.compile(rb"mcp_otel: (\d+) log record\(s\) dropped so far")
+
+
+def test_a_stderr_flood_reaches_the_host_whole_and_the_export_counts_what_it_drops(
+    http_receiver: OTLPReceiver,
+) -> None:
+    flood = b"".join(b"2026-07-28 12:00:00,000 INFO flood: line %d\n" % index for index in range(FLOOD_LINES))
+    completed = _run([*PROXY, "--stderr", "--server-name", "flood", "--flush-timeout", "120", "--", PYTHON, "-c",
+                      STDERR_FLOOD], b"", _environment(http_receiver))
+    assert completed.returncode == 0
+    assert completed.stderr.startswith(flood)  # every byte, in order, before anything the proxy says
+    said = completed.stderr[len(flood) :]
+    dropped = sum(int(count) for count in DROP_SUMMARY.findall(said[-4096:])[-1:])  # the last summary's total
+    records = http_receiver.wait_for_records(FLOOD_LINES - dropped, timeout=120)
+    assert len(records) == FLOOD_LINES - dropped  # exported + dropped (counted) = every line
+    numbers = [int(str(record.body).rsplit(" ", 1)[1]) for record in records]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    print(f"proxy flood: {len(flood)} bytes relayed, {len(records)} records exported, {dropped} dropped")
 
 
 # --------------------------------------------------------------------------- exit, signals, flush

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +16,8 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from mcp_otel import ConnectionLog, OTelLogHandler
 from mcp_otel.proxy import relay
 from mcp_otel.proxy.relay import ExportQueue
+from mcp_otel.stderr_reader import StderrReader
+from tests.conftest import PYTHON
 from tests.support.accounting import NO_DROPS, assert_adds_up
 
 
@@ -82,3 +86,56 @@ def test_a_full_queue_drops_and_counts_without_waiting(
     bodies = [record.log_record.body for record in exporter.get_finished_logs()]
     assert bodies == sorted(bodies, key=lambda body: int(str(body)[1:]))  # in order
     assert_adds_up(stats, 100)
+
+
+# --------------------------------------------------------------------------- standard error
+
+FLOOD_LINES = 100_000
+# A real child writes FLOOD_LINES lines to its standard error as fast as the pipe takes them.
+STDERR_FLOOD = (
+    "import sys\n"
+    "out = sys.stderr.buffer\n"
+    f"for start in range(0, {FLOOD_LINES}, 500):\n"
+    "    out.write(b''.join(b'INFO flood line %d\\n' % index for index in range(start, start + 500)))\n"
+    "out.flush()\n"
+)
+
+
+def _flood_bytes() -> bytes:
+    return b"".join(b"INFO flood line %d\n" % index for index in range(FLOOD_LINES))
+
+
+@pytest.mark.parametrize("max_pending", [relay.MAX_PENDING_EXPORTS, 2], ids=["default queue", "a queue of two items"])
+def test_a_stderr_flood_reaches_the_host_whole_and_every_line_is_counted(
+    exported: tuple[OTelLogHandler, InMemoryLogRecordExporter], monkeypatch: pytest.MonkeyPatch, max_pending: int
+) -> None:
+    handler, exporter = exported
+    monkeypatch.setattr(relay, "MAX_PENDING_EXPORTS", max_pending)
+    connection = ConnectionLog(handler.bind(**{"mcp.server.name": "flood"}))
+    queue = ExportQueue(connection, StderrReader(connection))
+    host_read, host_write = os.pipe()
+    host_received = bytearray()
+
+    def host() -> None:  # the host reading its log of the server
+        while data := os.read(host_read, 1 << 16):
+            host_received.extend(data)
+
+    host_thread = threading.Thread(target=host)
+    host_thread.start()
+    child = subprocess.Popen([PYTHON, "-c", STDERR_FLOOD], stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    relay._relay_stderr(child.stderr.fileno(), queue, host_write)
+    assert child.wait(60) == 0
+    os.close(host_write)
+    host_thread.join(60)
+    os.close(host_read)
+    queue.close(120)
+
+    assert bytes(host_received) == _flood_bytes()  # every byte, in order
+    stats = handler.stats()
+    assert_adds_up(stats, FLOOD_LINES)  # one record per line: exported or dropped and counted
+    bodies = [str(record.log_record.body) for record in exporter.get_finished_logs()]
+    assert len(bodies) == stats["exported"]
+    numbers = [int(body.rsplit(" ", 1)[1]) for body in bodies]
+    assert numbers == sorted(numbers)  # never reordered
+    print(f"flood: {len(host_received)} bytes relayed; {stats}")  # the numbers, with pytest -s
