@@ -10,8 +10,9 @@ What each part of the contract (``mcp_otel.proxy``'s docstring) is tested by:
 * level opt-in: the legacy path (a server that logs nothing until ``logging/setLevel``) and the
   2026-07-28 path (``_meta`` key), each with and without ``--no-log-opt-in``;
 * ``--stderr`` (byte-for-byte pass-through, the shared reader's records, a 100,000-line flood:
-  every byte to the host in order, every line exported or dropped and counted), exit statuses, forwarded signals, the bounded flush, the child dying with the
-  proxy, a configuration error, and nothing but protocol on standard output.
+  every byte to the host in order, every line exported or dropped and counted), exit statuses,
+  forwarded signals, the bounded flush, the child dying with the proxy, a configuration error,
+  and nothing but protocol on standard output.
 
 CI runs this file in its newest-mcp environment (the 2026-07-28 path needs mcp 2.x's Client);
 the proxy itself only relays bytes and imports no mcp client code. The signal and parent-death
