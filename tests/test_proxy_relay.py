@@ -139,3 +139,34 @@ def test_a_stderr_flood_reaches_the_host_whole_and_every_line_is_counted(
     numbers = [int(body.rsplit(" ", 1)[1]) for body in bodies]
     assert numbers == sorted(numbers)  # never reordered
     print(f"flood: {len(host_received)} bytes relayed; {stats}")  # the numbers, with pytest -s
+
+
+def test_an_unfinished_stderr_line_is_exported_while_the_server_waits(
+    exported: tuple[OTelLogHandler, InMemoryLogRecordExporter],
+) -> None:
+    handler, exporter = exported
+    connection = ConnectionLog(handler.bind(**{"mcp.server.name": "prompt"}))
+    queue = ExportQueue(connection, StderrReader(connection))
+    host_read, host_write = os.pipe()
+    waiting = "import sys; sys.stderr.write('ERROR waiting for input'); sys.stderr.flush(); sys.stdin.read()"
+    child = subprocess.Popen([PYTHON, "-c", waiting], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdin is not None and child.stderr is not None
+    relay_thread = threading.Thread(target=relay._relay_stderr, args=(child.stderr.fileno(), queue, host_write))
+    relay_thread.start()
+    try:
+        assert os.read(host_read, 100) == b"ERROR waiting for input"  # relayed at once, without its newline
+        deadline = time.monotonic() + 10
+        while not exporter.get_finished_logs():  # the server is still waiting: no end of file yet
+            assert time.monotonic() < deadline, "the unfinished line was not exported"
+            time.sleep(0.01)
+        (record,) = exporter.get_finished_logs()
+        assert (record.log_record.body, record.log_record.severity_text) == ("waiting for input", "ERROR")
+        assert child.poll() is None
+    finally:
+        child.stdin.close()
+        child.wait(30)
+        relay_thread.join(30)
+        os.close(host_write)
+        os.close(host_read)
+        queue.close(30)
+    assert_adds_up(handler.stats(), 1)

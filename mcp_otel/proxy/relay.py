@@ -8,7 +8,8 @@
   forwarded first and parsed on the export thread.
 * **standard error** (``--stderr``): every byte goes to the proxy's own standard error first, as it
   is read (a partial line too), then the complete lines read so far are handed to the export queue
-  as one item (a line longer than ``MAX_STDERR_PIECE_BYTES`` in pieces of that size). The export
+  as one item (a line longer than ``MAX_STDERR_PIECE_BYTES`` in pieces of that size, and an
+  unfinished line once nothing more came for ``QUIET_SECONDS``). The export
   thread feeds them to the shared reader (``mcp_otel.stderr_reader``), which turns them into
   records and emits them with the server's identity.
 * **export**: one thread takes what the relays handed over, parses and converts it, and emits it.
@@ -21,6 +22,7 @@
 from __future__ import annotations
 
 import os
+import select
 import threading
 import time
 from collections import deque
@@ -41,7 +43,7 @@ from mcp_otel.proxy.process import (
     take_protocol_channel,
 )
 from mcp_otel.proxy.protocol import ProxyProtocol
-from mcp_otel.stderr_reader import StderrReader, fallback_server_name
+from mcp_otel.stderr_reader import QUIET_SECONDS, StderrReader, fallback_server_name
 
 __all__ = ["DEFAULT_FLUSH_TIMEOUT_SECONDS", "MAX_PENDING_EXPORTS", "MAX_STDERR_PIECE_BYTES", "ExportQueue", "run_proxy"]
 
@@ -173,11 +175,17 @@ def _relay_server_to_host(
 
 def _relay_stderr(child_fd: int, exports: ExportQueue, host_fd: int = 2) -> None:
     host_reads = True
-    unfinished = b""  # the start of a line not ended yet: relayed already, handed over once complete
+    unfinished = bytearray()  # the start of a line not ended yet: relayed already, handed over once complete
     while True:
+        if unfinished and not _readable_within(child_fd, QUIET_SECONDS):
+            # A line that stays unfinished (a prompt, a crash mid-write) reaches the reader too,
+            # which then takes it as complete after its own quiet period.
+            exports.put("stderr", bytes(unfinished), len(unfinished))
+            unfinished.clear()
         try:
             data = os.read(child_fd, _READ_SIZE)
-        except InterruptedError:
+        except (InterruptedError, BlockingIOError):
+            _readable_within(child_fd, None)
             continue
         except OSError:
             break
@@ -192,14 +200,26 @@ def _relay_stderr(child_fd: int, exports: ExportQueue, host_fd: int = 2) -> None
         if end < 0:
             unfinished += data
             if len(unfinished) >= MAX_STDERR_PIECE_BYTES:
-                exports.put("stderr", unfinished, len(unfinished))
-                unfinished = b""
+                exports.put("stderr", bytes(unfinished), len(unfinished))
+                unfinished.clear()
             continue
-        lines = unfinished + data[: end + 1] if unfinished else data[: end + 1]
-        unfinished = data[end + 1 :]
+        if unfinished:
+            unfinished += data[: end + 1]
+            lines = bytes(unfinished)
+            unfinished.clear()
+        else:
+            lines = data[: end + 1]
+        unfinished += data[end + 1 :]
         exports.put("stderr", lines, len(lines))
     if unfinished:
-        exports.put("stderr", unfinished, len(unfinished))
+        exports.put("stderr", bytes(unfinished), len(unfinished))
+
+
+def _readable_within(fd: int, seconds: float | None) -> bool:
+    try:
+        return bool(select.select([fd], [], [], seconds)[0])
+    except (OSError, ValueError):
+        return True  # let the read itself report what is wrong
 
 
 class _OnceReporter:
