@@ -25,7 +25,7 @@ from mcp_otel.console import printing_provider_unless_configured
 async def main() -> None:
     server = StdioServerParameters(command=sys.executable, args=["examples/stderr_server.py"])
     with OTelLogHandler(printing_provider_unless_configured()) as handler, handler.capture_stderr() as errlog:
-        async with stdio_client(server, errlog=errlog) as (read_stream, write_stream):  # type: ignore[arg-type]
+        async with stdio_client(server, errlog=errlog) as (read_stream, write_stream):
             async with connect_session(read_stream, write_stream, handler, server=server, stderr=errlog) as session:
                 result = await session.call_tool("forecast", {"city": "Lisbon"})
     print("tool result:", result.content[0].text)  # type: ignore[union-attr]

@@ -25,6 +25,7 @@ log = logging.getLogger("weather.server")
 log.addHandler(handler)
 log.setLevel(logging.INFO)
 log.propagate = False  # the SDK server logs through Rich on the root logger; one style per line here
+logging.getLogger("mcp").setLevel(logging.WARNING)  # mcp 1.x logs every request at INFO
 log.warning("no API key configured, using the free tier")  # before the handshake
 
 

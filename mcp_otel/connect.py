@@ -213,7 +213,7 @@ async def connect_client(
         if not isinstance(server, StdioServerParameters):
             raise TypeError("connect_client(stderr=True) needs a StdioServerParameters server")
         capture = _capture(handler, chosen_level, server.command)
-        transport = stdio_client(server, errlog=capture)  # type: ignore[arg-type]  # a file with a real fileno()
+        transport = stdio_client(server, errlog=capture)
     try:
         async with Client(transport, logging_callback=connection, log_level=chosen_level, **client_options) as client:
             attributes = session_attributes(client, server=server)
@@ -292,6 +292,8 @@ async def connect_fastmcp(
         stdio = client.transport
         if not hasattr(stdio, "log_file") or not hasattr(stdio, "command"):
             raise TypeError(f"connect_fastmcp(stderr=True) needs a stdio transport, not {type(stdio).__name__}")
+        if stdio.log_file is not None:  # the caller's own file: not replaced behind their back
+            raise ValueError("connect_fastmcp(stderr=True): the transport already has a log_file")
         capture = _capture(handler, chosen_level, stdio.command)
         stdio.log_file = capture
     try:

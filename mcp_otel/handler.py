@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import anyio.to_thread
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
@@ -211,8 +211,14 @@ class OTelLogHandler:
 
     # ---------------------------------------------------------------- standard error
 
+    @overload
+    def capture_stderr(self, *, echo: bool = False, fallback_name: str | None = None) -> StderrCapture: ...
+
+    @overload
+    def capture_stderr(self, **attributes: Any) -> StderrCapture: ...  # a typed ** of dotted names
+
     def capture_stderr(
-        self, echo: bool = False, fallback_name: str | None = None, **attributes: Any
+        self, *, echo: bool = False, fallback_name: str | None = None, **attributes: Any
     ) -> StderrCapture:
         """A writable file for a stdio server's standard error, whose lines become records.
 

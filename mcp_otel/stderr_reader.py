@@ -30,8 +30,9 @@ of an ``os.pipe()`` whose ``fileno()`` mcp's ``stdio_client(errlog=...)`` (throu
 asyncio), FastMCP's ``StdioTransport(log_file=...)`` (a file object is used as it is; a ``Path``
 would be opened as a plain file, so pass the capture itself) and ``subprocess`` hand to the child
 as its descriptor 2. A thread of its own reads the read end into a :class:`StderrReader` (and, with
-``echo=True``, copies every byte to this process's standard error first). ``write``/``flush`` make
-it usable where a text file is expected. Both pipe ends are non-inheritable: the child gets the
+``echo=True``, copies every byte to this process's standard error first). It is a ``typing.TextIO``
+that can only be written to (``write`` takes str or bytes), so it type-checks where a text file is
+expected. ``async with`` closes it in a worker thread. Both pipe ends are non-inheritable: the child gets the
 write end only as its standard error (``subprocess`` dup2s it), so no other child keeps the pipe
 open. ``close()`` (or leaving ``with``) closes this process's write end, reads to end of file
 (waiting at most ``CLOSE_TIMEOUT_SECONDS`` for children that still hold it) and closes the reader.
@@ -39,12 +40,15 @@ open. ``close()`` (or leaving ``with``) closes this process's write end, reads t
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+
+import anyio.to_thread
 
 from mcp_otel.attributes import MCP_SERVER_NAME, server_attributes
 from mcp_otel.connection import ConnectionLog
@@ -219,10 +223,12 @@ class StderrReader:
                 self._condition.wait(None if not deadlines else min(deadlines) - now)
 
 
-class StderrCapture:
+class StderrCapture(TextIO):
     """A file for a server's standard error whose records a handler emits; see the module docstring.
 
-    Made by ``OTelLogHandler.capture_stderr()``.
+    Made by ``OTelLogHandler.capture_stderr()``. A ``typing.TextIO``, so that ``stdio_client(errlog=...)``,
+    ``StdioTransport(log_file=...)`` and ``subprocess`` accept it under ``mypy --strict`` too; it
+    can only be written to.
     """
 
     def __init__(self, handler: OTelLogHandler, *, echo: bool = False, fallback_name: str | None = None) -> None:
@@ -244,16 +250,18 @@ class StderrCapture:
             raise ValueError("I/O operation on closed stderr capture")
         return self._write_fd
 
-    def write(self, text: str | bytes) -> int:
+    def write(self, text: str | bytes, /) -> int:  # bytes too, as a server writes them
         """Write ``text`` (str as UTF-8, or bytes) into the pipe, as the server would."""
         data = text.encode("utf-8", "replace") if isinstance(text, str) else bytes(text)
         with self._write_lock:
             if self._closed:
                 raise ValueError("I/O operation on closed stderr capture")
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._write_fd, view) :]
+            _write_all(self._write_fd, data)
         return len(text)
+
+    def writelines(self, lines: Iterable[str], /) -> None:
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         """Nothing to do: ``write`` is unbuffered."""
@@ -261,6 +269,34 @@ class StderrCapture:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def name(self) -> str:
+        return "<mcp_otel stderr capture>"
+
+    @property
+    def mode(self) -> str:
+        return "w"
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+    @property
+    def errors(self) -> str | None:
+        return "replace"
+
+    @property
+    def line_buffering(self) -> int:
+        return False
+
+    @property
+    def newlines(self) -> Any:
+        return None
+
+    @property
+    def buffer(self) -> BinaryIO:
+        raise io.UnsupportedOperation("a stderr capture has no binary buffer; write bytes to it directly")
 
     def isatty(self) -> bool:
         return False
@@ -271,9 +307,32 @@ class StderrCapture:
     def readable(self) -> bool:
         return False
 
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, n: int = -1, /) -> str:
+        raise io.UnsupportedOperation("not readable")
+
+    def readline(self, limit: int = -1, /) -> str:
+        raise io.UnsupportedOperation("not readable")
+
+    def readlines(self, hint: int = -1, /) -> list[str]:
+        raise io.UnsupportedOperation("not readable")
+
+    def __next__(self) -> str:
+        raise io.UnsupportedOperation("not readable")
+
+    def __iter__(self) -> Iterator[str]:
+        raise io.UnsupportedOperation("not readable")
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        raise io.UnsupportedOperation("not seekable")
+
+    def tell(self) -> int:
+        raise io.UnsupportedOperation("not seekable")
+
+    def truncate(self, size: int | None = None, /) -> int:
+        raise io.UnsupportedOperation("not seekable")
 
     # ---------------------------------------------------------------- identity, closing
 
@@ -298,9 +357,18 @@ class StderrCapture:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None, /
     ) -> None:
         self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """``close()`` in a worker thread, so the event loop never waits for the pipe's end."""
+        await anyio.to_thread.run_sync(self.close)
 
     def __repr__(self) -> str:
         return f"<StderrCapture fd={self._write_fd} closed={self._closed}>"

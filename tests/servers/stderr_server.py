@@ -40,6 +40,7 @@ log = logging.getLogger("stderr_server.tools")
 log.addHandler(handler)
 log.setLevel(logging.INFO)
 log.propagate = False
+logging.getLogger("mcp").setLevel(logging.WARNING)  # mcp 1.x logs every request at INFO
 
 log.warning("starting up before the handshake")
 
