@@ -18,8 +18,10 @@ drives it from a live byte stream and emits its records. The contract:
   (default 2) after the first held one, and at most ``hold_bytes`` (default 1 MiB of body and
   attribute text) or ``MAX_HELD_RECORDS``. ``learn`` releases them with the server's identity.
   When a bound is reached first, or at ``close``, they are released with the fallback name
-  (``fallback_name``: the proxy's ``--server-name``, else the command's basename), which then stays
-  on this reader's records until the server says who it is. With no fallback they go out unnamed.
+  (``fallback_name``: the command's basename in the proxy and the ``connect_*`` helpers), which
+  then stays on this reader's records until the server says who it is; with no fallback they go
+  out unnamed. A name given explicitly (``--server-name``, ``bind()``, attributes of
+  ``capture_stderr``) is known from the start: nothing is held.
 * **Never raises, never blocks on export.** ``feed`` parses and hands records over; the handler
   never waits for the collector. An internal failure is counted (``dropped["internal_error"]``).
 * **Closing** (``close``) parses what is left, emits the pending record and every held one, and
@@ -30,12 +32,14 @@ of an ``os.pipe()`` whose ``fileno()`` mcp's ``stdio_client(errlog=...)`` (throu
 asyncio), FastMCP's ``StdioTransport(log_file=...)`` (a file object is used as it is; a ``Path``
 would be opened as a plain file, so pass the capture itself) and ``subprocess`` hand to the child
 as its descriptor 2. A thread of its own reads the read end into a :class:`StderrReader` (and, with
-``echo=True``, copies every byte to this process's standard error first). It is a ``typing.TextIO``
-that can only be written to (``write`` takes str or bytes), so it type-checks where a text file is
-expected. ``async with`` closes it in a worker thread. Both pipe ends are non-inheritable: the child gets the
-write end only as its standard error (``subprocess`` dup2s it), so no other child keeps the pipe
-open. ``close()`` (or leaving ``with``) closes this process's write end, reads to end of file
-(waiting at most ``CLOSE_TIMEOUT_SECONDS`` for children that still hold it) and closes the reader.
+``echo=True``, copies every byte to this process's standard error first). It is a
+``typing.TextIO`` that can only be written to (``write`` takes str or bytes), so it type-checks
+where a text file is expected. Both pipe ends are non-inheritable: the child gets the write end
+only as its standard error (``subprocess`` dup2s it), so no other child keeps the pipe open.
+``close()`` (or leaving ``with``; ``async with`` closes in a worker thread) closes this process's
+write end, reads to end of file, waiting at most ``CLOSE_TIMEOUT_SECONDS`` for children that still
+hold it (what such a child writes later is still read, so it never blocks, but not exported), and
+closes the reader.
 """
 
 from __future__ import annotations
@@ -88,7 +92,23 @@ def fallback_server_name(command: str | Sequence[str] | None) -> str | None:
 
 
 def _held_size(entry: StderrEntry) -> int:
-    return len(entry.body) + sum(len(value) for value in entry.attributes.values() if isinstance(value, str))
+    """About what a held record costs: its text, and its fields at any depth (a walk, not recursion)."""
+    size = len(entry.body)
+    pending: list[object] = [entry.attributes]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, dict):
+            size += 16 * len(value)
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            size += 8 * len(value)
+            pending.extend(value)
+        else:
+            size += 8
+    return size
 
 
 class StderrReader:

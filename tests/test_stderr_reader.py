@@ -277,3 +277,14 @@ def test_a_record_carries_json_fields_as_attributes(pipeline: tuple[OTelLogHandl
     assert dict(record.attributes or {})["req"] == {"id": 7, "path": "/x"}
 
 
+
+
+def test_the_hold_counts_structured_fields(pipeline: tuple[OTelLogHandler, InMemoryLogRecordExporter]) -> None:
+    handler, exporter = pipeline
+    reader = StderrReader(ConnectionLog(handler), fallback_name="cmd", hold_seconds=3600, hold_bytes=50_000)
+    nested = json.dumps({"level": "info", "msg": "m", "payload": {"rows": [["x" * 1000] * 10] * 10}})
+    reader.feed(nested.encode() + b"\n")
+    reader.feed(b"INFO next\n")  # completes the JSON record: about 100 kB of nested text, over the bound
+    assert [record.body for record in _records(exporter)] == ["m"]  # released at once, with the fallback
+    assert dict(_records(exporter)[0].attributes or {})["mcp.server.name"] == "cmd"
+    reader.close()
