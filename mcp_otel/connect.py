@@ -229,8 +229,7 @@ async def connect_client(
 
 
 def _capture(handler: OTelLogHandler, level: LoggingLevel, command: Any) -> StderrCapture:
-    capture = StderrCapture(handler._derive(min_level=level), fallback_name=fallback_server_name(command))
-    return capture
+    return StderrCapture(handler._derive(min_level=level), fallback_name=fallback_server_name(command))
 
 
 def _learn(connection: ConnectionLog, capture: StderrCapture | None, attributes: dict[str, Any]) -> None:

@@ -88,3 +88,17 @@ async def test_connect_fastmcp_stderr_true(http_receiver: OTLPReceiver) -> None:
         async with connect_fastmcp(transport, handler, stderr=True) as client:
             assert "logged" in str(await client.call_tool("log_styles", {}))
     assert_the_five_records(http_receiver.wait_for_records(5))
+
+
+async def test_connect_fastmcp_stderr_true_leaves_a_given_log_file_alone(tmp_path: Path) -> None:
+    pytest.importorskip("fastmcp")
+    from fastmcp.client.transports import StdioTransport
+
+    from mcp_otel import connect_fastmcp
+
+    log_file = tmp_path / "server.log"
+    transport = StdioTransport(PYTHON, [STDERR_SERVER], log_file=log_file)
+    with OTelLogHandler(attributes={"mcp.server.name": "x"}) as handler, pytest.raises(ValueError, match="log_file"):
+        async with connect_fastmcp(transport, handler, stderr=True):
+            pass
+    assert transport.log_file == log_file and not log_file.exists()  # nothing was started
