@@ -49,7 +49,7 @@ for index in range(count):
 out.flush()
 print(f"{time.perf_counter() - started:.4f}", file=sys.stdout)
 """
-DROP_SUMMARY = re.compile(rb"mcp_otel: (\\d+) log record\\(s\\) dropped so far")
+DROP_SUMMARY = re.compile(rb"mcp_otel: (\d+) log record\(s\) dropped so far")
 
 
 def run_once(command: list[str], environment: dict[str, str]) -> tuple[float, bytes, int]:
