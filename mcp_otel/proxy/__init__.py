@@ -32,7 +32,9 @@ server command. The contract:
   ``exception.*``) with ``log.iostream = "stderr"`` and the server's attributes; lines written
   before the handshake are held until the server's name is known (``--server-name``, else the
   command's basename, when it never says). Under a flood the relay never waits: what the export
-  queue cannot keep is dropped and counted, one per line.
+  queue cannot keep is dropped and counted, one per line. The proxy's own notes (``say``, the
+  ``mcp_otel`` drop summary, a console exporter) go to the same standard error and are not
+  synchronised with the relay, so one can land inside a server line the relay wrote in two reads.
 * **Exit.** The proxy exits with the child's exit status (128 + N when signal N killed it, as a
   shell reports it). SIGTERM, SIGINT and SIGHUP are forwarded to the child; end of the host's
   input closes the child's input. After the child exited, the pipeline is flushed for at most
