@@ -28,6 +28,12 @@ trace context                                              W3C ``traceparent``/`
                                                            span current where the handler runs
 =========================================================  ==========================================
 
+A stdio server's standard error is a log source too (MCP 2026-07-28 deprecates log
+notifications): ``handler.capture_stderr()`` is a file for ``stdio_client(errlog=...)`` or
+``StdioTransport(log_file=...)`` whose logical records (levels, timestamps, loggers, JSON fields,
+a traceback as one record with ``exception.*``) are exported with ``log.iostream = "stderr"``;
+the ``connect_*`` helpers take ``stderr=``, the proxy ``--stderr`` (``mcp_otel.stderr_reader``).
+
 Values OTel cannot carry, caps on untrusted input and redaction: ``mcp_otel.conversion``. Where
 records go: the ``logger_provider=`` given; else the global SDK LoggerProvider the application
 set; else one built from the standard ``OTEL_*`` variables (``mcp_otel.pipeline``). The module

@@ -16,6 +16,9 @@ outcome                 when
                         proxy could not read as JSON-RPC)
 ======================  ===========================================================================
 
+A record read from a server's standard error (``mcp_otel.stderr_reader``) is one message; a
+standard-error item the proxy's full export queue drops counts once per line it holds.
+
 ``received`` is the sum of all outcomes, so ``received == exported + queued + filtered +
 sum(dropped)`` holds in every snapshot. A drop logs at most one summary warning per
 ``SUMMARY_INTERVAL_SECONDS`` through the ``mcp_otel`` logger, naming the last export failure's

@@ -21,6 +21,20 @@ added once the handshake tells them; attributes you gave explicitly win) and the
 when they advertise logging (others send every level unasked). The level comes from the
 ``level`` argument, else ``MCP_OTEL_LOG_LEVEL``, else ``debug``; messages below it are also
 dropped client-side, so the level holds whatever the server does.
+
+Standard error (``mcp_otel.stderr_reader``): ``connect_client(..., stderr=True)`` with a
+``StdioServerParameters`` starts the server through ``stdio_client(server, errlog=capture)`` and
+``connect_fastmcp(..., stderr=True)`` with a stdio transport sets its ``log_file`` to the capture
+(FastMCP uses a file object as it is); the capture (``handler.capture_stderr()``) learns the
+server's identity with the notifications, falls back to the command's basename, and is closed when
+the helper exits, after the server stopped (FastMCP's transport is closed for that, ``keep_alive``
+or not). ``connect_session`` gets streams from a transport it did not open, so it cannot start the
+capture: open one yourself and pass it as ``stderr=`` so it learns the identity::
+
+    with handler.capture_stderr() as errlog:
+        async with stdio_client(server, errlog=errlog) as (read_stream, write_stream):
+            async with connect_session(read_stream, write_stream, handler, server=server, stderr=errlog):
+                ...
 """
 
 from __future__ import annotations
@@ -32,10 +46,13 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
+
 from mcp_otel.attributes import server_attributes
 from mcp_otel.connection import ConnectionLog
 from mcp_otel.handler import OTelLogHandler
 from mcp_otel.levels import LoggingLevel, parse_level
+from mcp_otel.stderr_reader import StderrCapture, fallback_server_name
 
 if TYPE_CHECKING:
     import fastmcp
@@ -174,18 +191,51 @@ async def _set_level_if_supported(
 
 @asynccontextmanager
 async def connect_client(
-    server: Any, handler: OTelLogHandler, *, level: LoggingLevel | None = None, **client_options: Any
+    server: Any,
+    handler: OTelLogHandler,
+    *,
+    level: LoggingLevel | None = None,
+    stderr: bool = False,
+    **client_options: Any,
 ) -> AsyncIterator[Client]:
-    """mcp 2.x ``Client(server, ...)`` with a per-connection logging callback and the opt-in done."""
-    from mcp import Client
+    """mcp 2.x ``Client(server, ...)`` with a per-connection logging callback and the opt-in done.
+
+    ``stderr=True`` (``server`` a ``StdioServerParameters``) also exports the server's standard error.
+    """
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
 
     chosen_level = resolve_log_level(level)
     connection = ConnectionLog(handler, min_level=chosen_level)
-    async with Client(server, logging_callback=connection, log_level=chosen_level, **client_options) as client:
-        connection.learn(session_attributes(client))
-        if not client.protocol_version.startswith(_MODERN_PREFIX):
-            await _set_level_if_supported(client.session.set_logging_level, chosen_level, client.server_capabilities)
-        yield client
+    capture = None
+    transport = server
+    if stderr:
+        if not isinstance(server, StdioServerParameters):
+            raise TypeError("connect_client(stderr=True) needs a StdioServerParameters server")
+        capture = _capture(handler, chosen_level, server.command)
+        transport = stdio_client(server, errlog=capture)
+    try:
+        async with Client(transport, logging_callback=connection, log_level=chosen_level, **client_options) as client:
+            attributes = session_attributes(client, server=server)
+            _learn(connection, capture, attributes)
+            if not client.protocol_version.startswith(_MODERN_PREFIX):
+                await _set_level_if_supported(
+                    client.session.set_logging_level, chosen_level, client.server_capabilities
+                )
+            yield client
+    finally:
+        if capture is not None:
+            await anyio.to_thread.run_sync(capture.close)
+
+
+def _capture(handler: OTelLogHandler, level: LoggingLevel, command: Any) -> StderrCapture:
+    return StderrCapture(handler._derive(min_level=level), fallback_name=fallback_server_name(command))
+
+
+def _learn(connection: ConnectionLog, capture: StderrCapture | None, attributes: dict[str, Any]) -> None:
+    connection.learn(attributes)
+    if capture is not None:
+        capture.learn(attributes)
 
 
 @asynccontextmanager
@@ -196,11 +246,13 @@ async def connect_session(
     *,
     level: LoggingLevel | None = None,
     server: Any = None,
+    stderr: StderrCapture | None = None,
     **session_options: Any,
 ) -> AsyncIterator[ClientSession]:
     """mcp ``ClientSession`` (1.x and 2.x): initialized, per-connection logging callback, opt-in done.
 
     ``server`` (the ``StdioServerParameters`` or URL) fills ``network.transport`` and ``server.*``.
+    ``stderr``: the ``handler.capture_stderr()`` given to ``stdio_client(errlog=...)``, to name its records.
     """
     from mcp import ClientSession
 
@@ -208,30 +260,53 @@ async def connect_session(
     connection = ConnectionLog(handler, min_level=chosen_level)
     async with ClientSession(read_stream, write_stream, logging_callback=connection, **session_options) as session:
         result = await session.initialize()
-        connection.learn(session_attributes(session, server=server, initialize_result=result))
+        _learn(connection, stderr, session_attributes(session, server=server, initialize_result=result))
         await _set_level_if_supported(session.set_logging_level, chosen_level, result.capabilities)
         yield session
 
 
 @asynccontextmanager
 async def connect_fastmcp(
-    transport: Any, handler: OTelLogHandler, *, level: LoggingLevel | None = None, **client_options: Any
+    transport: Any,
+    handler: OTelLogHandler,
+    *,
+    level: LoggingLevel | None = None,
+    stderr: bool = False,
+    **client_options: Any,
 ) -> AsyncIterator[fastmcp.Client[Any]]:
     """``fastmcp.Client(transport, log_handler=...)`` with a per-connection logging callback and the opt-in done.
 
     FastMCP opts in to ``debug`` on 2026-07-28 by itself; the chosen level is then applied
     client-side. On legacy handshakes it sends ``logging/setLevel`` when the server supports it.
+    ``stderr=True`` (a stdio transport, or what FastMCP infers from a script path) also exports the
+    server's standard error: it sets the transport's ``log_file``, and closes the transport on exit.
     """
     from fastmcp import Client
 
     chosen_level = resolve_log_level(level)
     connection = ConnectionLog(handler, min_level=chosen_level)
-    async with Client(transport, log_handler=connection, **client_options) as client:
-        attributes = session_attributes(client)
-        connection.learn(attributes)
-        if not str(attributes.get("mcp.protocol.version", "")).startswith(_MODERN_PREFIX):
-            await _set_level_if_supported(client.session.set_logging_level, chosen_level, _capabilities(client))
-        yield client
+    client = Client(transport, log_handler=connection, **client_options)
+    capture = None
+    if stderr:
+        stdio = client.transport
+        if not hasattr(stdio, "log_file") or not hasattr(stdio, "command"):
+            raise TypeError(f"connect_fastmcp(stderr=True) needs a stdio transport, not {type(stdio).__name__}")
+        if stdio.log_file is not None:  # the caller's own file: not replaced behind their back
+            raise ValueError("connect_fastmcp(stderr=True): the transport already has a log_file")
+        capture = _capture(handler, chosen_level, stdio.command)
+        stdio.log_file = capture
+    try:
+        async with client:
+            attributes = session_attributes(client)
+            _learn(connection, capture, attributes)
+            if not str(attributes.get("mcp.protocol.version", "")).startswith(_MODERN_PREFIX):
+                await _set_level_if_supported(client.session.set_logging_level, chosen_level, _capabilities(client))
+            yield client
+    finally:
+        if capture is not None:
+            # The server must stop for its standard error to end: a keep-alive transport would keep it.
+            await client.transport.close()
+            await anyio.to_thread.run_sync(capture.close)
 
 
 def _capabilities(client: Any) -> Any:

@@ -88,6 +88,7 @@ __all__ = [
     "ConversionLimits",
     "ConvertedMessage",
     "convert_message",
+    "convert_text_record",
     "to_otel_value",
 ]
 
@@ -371,6 +372,28 @@ def convert_message(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LI
     )
     return ConvertedMessage(
         severity_number, severity_text, body, attributes, walk.cut, _RECORD + limits.max_record_bytes - walk.budget
+    )
+
+
+def convert_text_record(
+    severity_number: int,
+    severity_text: str | None,
+    body: str,
+    fields: Mapping[str, Any],
+    limits: ConversionLimits = DEFAULT_LIMITS,
+) -> ConvertedMessage:
+    """A record read from text (a server's standard error) to the same fields, by the same walk.
+
+    The body is one string and ``fields`` become attributes exactly as a message's ``extra`` does:
+    the same caps, the same redaction, the same renaming of keys the handler sets itself.
+    """
+    walk = _Walk(limits)
+    converted_body = walk.text(body)
+    attributes = walk.mapping(fields, limits.max_depth, limits.max_attributes, reserved=True) if fields else {}
+    text = None if severity_text is None else _level_text(severity_text, walk)
+    number = SeverityNumber(severity_number) if 0 <= severity_number <= 24 else SeverityNumber.UNSPECIFIED
+    return ConvertedMessage(
+        number, text, converted_body, attributes, walk.cut, _RECORD + limits.max_record_bytes - walk.budget
     )
 
 

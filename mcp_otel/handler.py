@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import anyio.to_thread
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
@@ -26,8 +26,14 @@ from opentelemetry.trace import get_current_span
 from opentelemetry.util.types import AnyValue
 
 from mcp_otel.accounting import Accounting, DropReason, Stats
-from mcp_otel.attributes import LOGGER_NAME, TRUNCATED
-from mcp_otel.conversion import APPLICATION_LIMITS, ConversionLimits, convert_message, to_otel_value
+from mcp_otel.attributes import LOG_IOSTREAM, LOGGER_NAME, TRUNCATED
+from mcp_otel.conversion import (
+    APPLICATION_LIMITS,
+    ConversionLimits,
+    convert_message,
+    convert_text_record,
+    to_otel_value,
+)
 from mcp_otel.emitter import DEFAULT_SHUTDOWN_TIMEOUT_MILLIS, MAX_SCOPE_NAME_LENGTH, Emitter
 from mcp_otel.levels import LoggingLevel, parse_level, severity_for_level
 from mcp_otel.pipeline import build_emitter, sdk_disabled
@@ -36,6 +42,9 @@ from mcp_otel.trace_context import context_from_meta
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+    from mcp_otel.stderr_parsing import StderrEntry
+    from mcp_otel.stderr_reader import StderrCapture
 
 __all__ = ["OTelLogHandler"]
 
@@ -199,6 +208,77 @@ class OTelLogHandler:
         )
         if self._span_events:
             _add_span_event(body, severity_text, attributes)
+
+    # ---------------------------------------------------------------- standard error
+
+    @overload
+    def capture_stderr(self, *, echo: bool = False, fallback_name: str | None = None) -> StderrCapture: ...
+
+    @overload
+    def capture_stderr(self, **attributes: Any) -> StderrCapture: ...  # a typed ** of dotted names
+
+    def capture_stderr(
+        self, *, echo: bool = False, fallback_name: str | None = None, **attributes: Any
+    ) -> StderrCapture:
+        """A writable file for a stdio server's standard error, whose lines become records.
+
+        Pass it as mcp's ``stdio_client(server, errlog=...)``, FastMCP's ``StdioTransport(log_file=...)``
+        or ``subprocess``'s ``stderr=`` (it has a real ``fileno()``, the write end of a pipe). Each
+        logical record (``mcp_otel.stderr_parsing``) is emitted through this handler, bound with
+        ``attributes``, with ``log.iostream = "stderr"``. ``with handler.capture_stderr() as errlog``
+        gives the same object; closing it reads to the end and emits the last record. ``echo=True``
+        also copies every byte to this process's own standard error. Records are held (briefly)
+        until the server's name is known: given here, or taught by ``errlog.learn(...)``, else
+        ``fallback_name``. See ``mcp_otel.stderr_reader``.
+        """
+        from mcp_otel.stderr_reader import StderrCapture
+
+        return StderrCapture(self.bind(**attributes) if attributes else self, echo=echo, fallback_name=fallback_name)
+
+    def _handle_entry(self, entry: StderrEntry, observed_ns: int) -> None:
+        """Emit one record read from standard error; counted like a message; never raises.
+
+        Severity, body, timestamp and logger come from the entry (the line's own time is the
+        Timestamp, else the receipt time; ``observed_ns`` is the receipt time); its fields become
+        attributes by the same conversion, caps and redaction as a message's ``extra``.
+        """
+        emitter = self._emitter
+        if emitter is None:
+            return
+        try:
+            if emitter.is_shut_down:
+                emitter.accounting.count_dropped("shutdown")
+                return
+            if emitter.exports_nothing or (
+                self._min_severity and 0 < entry.severity_number < self._min_severity
+            ):
+                emitter.accounting.count_filtered()
+                return
+            severity_number, severity_text, body, attributes, truncated, estimated_size = convert_text_record(
+                entry.severity_number, entry.severity_text, entry.body, entry.attributes, self._limits
+            )
+            attributes = {**attributes, **self._attributes, LOG_IOSTREAM: "stderr"}
+            logger = emitter.default_logger
+            if entry.logger:
+                scope_name = entry.logger[:MAX_SCOPE_NAME_LENGTH]
+                truncated = truncated or len(scope_name) < len(entry.logger)
+                logger = emitter.logger_for(scope_name) or emitter.default_logger
+                if logger is emitter.default_logger:
+                    attributes[LOGGER_NAME] = scope_name
+            if truncated or entry.truncated:
+                attributes[TRUNCATED] = True
+            emitter.emit(
+                logger,
+                estimated_size,
+                timestamp=entry.timestamp_ns if entry.timestamp_ns is not None else observed_ns,
+                observed_timestamp=observed_ns,
+                severity_number=severity_number,
+                severity_text=severity_text,
+                body=body,
+                attributes=attributes,
+            )
+        except Exception as error:
+            emitter.accounting.count_internal_error(error)
 
     # ---------------------------------------------------------------- counts, flush, shutdown
 

@@ -67,7 +67,16 @@ EXAMPLE_ROWS = [
     ),
 ]
 EXAMPLE_IDS = [row.script.removesuffix(".py") for row in EXAMPLE_ROWS]
-SERVER_SCRIPTS = {"traced_server.py", "weather_server.py"}  # started by an example or a README snippet
+SERVER_SCRIPTS = {"stderr_server.py", "traced_server.py", "weather_server.py"}  # started by an example or a README snippet
+STDERR_EXAMPLE = "stderr_client.py"
+CONSOLE_LINE_ANY_TEXT = re.compile(r"^\s*(\d+) (\w*)\s+\[([^\]]*)\] ")
+# What stderr_client.py's server writes to standard error, as records: (number, text, scope, body).
+STDERR_RECORDS = [
+    (13, "WARNING", "weather.server", "no API key configured, using the free tier"),
+    (9, "INFO", "weather.server", "looking up Lisbon"),
+    (5, "debug", "weather.stations", "station answered"),
+    (17, "", "mcp_otel", "RuntimeError: could not save the forecast cache"),
+]
 
 # ReadableConsoleExporter's line: severity number, severity text, [scope], body, attributes.
 CONSOLE_LINE = re.compile(r"^\s*(\d+) (\w+)\s+\[([^\]]*)\] ")
@@ -167,12 +176,40 @@ def test_example_prints_records_without_an_endpoint(
 
 def test_every_example_script_is_smoke_tested_and_documented() -> None:
     scripts = {path.name for path in EXAMPLES.glob("*.py")}
-    assert scripts == {row.script for row in EXAMPLE_ROWS} | SERVER_SCRIPTS
+    assert scripts == {row.script for row in EXAMPLE_ROWS} | SERVER_SCRIPTS | {STDERR_EXAMPLE}
     for name in sorted(scripts):
         source = (EXAMPLES / name).read_text(encoding="utf-8")
         assert len(source.splitlines()) < 60, f"{name} is meant to stay short"
         docstring = ast.get_docstring(ast.parse(source)) or ""
         assert f"python examples/{name}" in docstring, f"{name}'s docstring does not say how to run it"
+
+
+@pytest.mark.parametrize("exporting", [True, False], ids=["otlp", "console"])
+def test_stderr_example(exporting: bool) -> None:
+    with otel_environment(), OTLPReceiver("grpc") as receiver:
+        environment = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint} if exporting else dict(os.environ)
+        completed = subprocess.run(
+            [PYTHON, str(EXAMPLES / STDERR_EXAMPLE)], cwd=REPOSITORY, env=environment, capture_output=True,
+            text=True, timeout=90,
+        )
+        assert completed.returncode == 0, completed.stderr
+        assert "tool result: Lisbon: 21.5 °C, sunny" in completed.stdout
+        if not exporting:
+            # A record whose line stated no level has no severity text: an empty column.
+            printed = [match.groups() for line in completed.stdout.splitlines() if (match := CONSOLE_LINE_ANY_TEXT.match(line))]
+            assert sorted((int(number), scope) for number, _, scope in printed) == sorted(
+                (number, scope) for number, _, scope, _ in STDERR_RECORDS
+            ), completed.stdout
+            return
+        records = sorted(receiver.wait_for_records(len(STDERR_RECORDS)), key=lambda record: record.severity_number)
+    assert [
+        (record.severity_number, record.severity_text, record.scope_name, record.body) for record in records
+    ] == sorted(STDERR_RECORDS)
+    for record in records:
+        assert record.attributes["log.iostream"] == "stderr"
+        assert record.attributes["mcp.server.name"] == "weather-stderr"  # the first line too: held until known
+    assert records[-1].attributes["exception.type"] == "RuntimeError"
+    assert "ConnectionError: cache server went away" in records[-1].attributes["exception.stacktrace"]
 
 
 # (file, the --host that prints its shape, the service name in its env)

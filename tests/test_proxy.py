@@ -9,8 +9,10 @@ What each part of the contract (``mcp_otel.proxy``'s docstring) is tested by:
 * export: the server's logs at the receiver, with the server and connection attributes;
 * level opt-in: the legacy path (a server that logs nothing until ``logging/setLevel``) and the
   2026-07-28 path (``_meta`` key), each with and without ``--no-log-opt-in``;
-* ``--stderr``, exit statuses, forwarded signals, the bounded flush, the child dying with the
-  proxy, a configuration error, and nothing but protocol on standard output.
+* ``--stderr`` (byte-for-byte pass-through, the shared reader's records, a 100,000-line flood:
+  every byte to the host in order, every line exported or dropped and counted), exit statuses,
+  forwarded signals, the bounded flush, the child dying with the proxy, a configuration error,
+  and nothing but protocol on standard output.
 
 CI runs this file in its newest-mcp environment (the 2026-07-28 path needs mcp 2.x's Client);
 the proxy itself only relays bytes and imports no mcp client code. The signal and parent-death
@@ -34,7 +36,6 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from mcp_otel.proxy.protocol import SET_LEVEL_ANSWER_TIMEOUT_SECONDS
-from mcp_otel.proxy.relay import level_of_stderr_line
 from tests.conftest import FASTMCP_SERVER, PYTHON, REPOSITORY, SDK_SERVER, SERVERS
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
 
@@ -358,42 +359,62 @@ def test_nothing_the_proxy_prints_reaches_standard_output() -> None:
 
 # --------------------------------------------------------------------------- standard error
 
-STDERR_LINES = [
-    ("WARNING:root:disk almost full", "warning"),
-    ("[error] boom", "error"),
-    ("(Debug) details", "debug"),
-    ("Critical: meltdown", "critical"),
-    ("notice the change", "notice"),
-    ("warn", "warning"),
-    ("  EMERGENCY  everything is down", "emergency"),
-    ("[ ALERT ] paging", "alert"),
-    ("info", "info"),
-    ("plain text line", "info"),
-    ("Information is not a level word", "info"),
-    ("errors: 3 are not a level word either", "info"),
-    ("2024-05-01 ERROR: a timestamp first is not leading", "info"),
-    ("[verbose] an unknown word in brackets", "info"),
+# (line written, severity number, severity text, scope): the shared reader's reading of each
+# (tests/test_stderr_parsing.py holds every format; this is the proxy's route to it).
+STDERR_LINES: list[tuple[str, int, str, str]] = [
+    ("WARNING:root:disk almost full", 13, "WARNING", "root"),
+    ("[error] boom", 17, "error", "mcp_otel"),
+    ("Critical: meltdown", 21, "Critical", "mcp_otel"),
+    ("plain text line", 9, "", "mcp_otel"),
+    ("no newline at the end é", 9, "", "mcp_otel"),
 ]
-
-
-@pytest.mark.parametrize(("line", "level"), STDERR_LINES, ids=[line for line, _ in STDERR_LINES])
-def test_level_of_stderr_line(line: str, level: str) -> None:
-    assert level_of_stderr_line(line) == level
+STDERR_BODIES = {"WARNING:root:disk almost full": "disk almost full", "[error] boom": "boom", "Critical: meltdown": "meltdown"}
 
 
 def test_stderr_lines_pass_through_and_are_exported(http_receiver: OTLPReceiver) -> None:
-    written = "".join(f"{line}\n" for line, _ in STDERR_LINES[:4]) + "\n" + "no newline at the end é"
+    lines = [line for line, *_ in STDERR_LINES]
+    written = "".join(f"{line}\n" for line in lines[:-1]) + "\n" + lines[-1]
     child = f"import sys; sys.stderr.buffer.write({written.encode()!r}); sys.stderr.flush()"
     completed = _run([*PROXY, "--stderr", "--server-name", "noisy", "--", PYTHON, "-c", child], b"",
                      _environment(http_receiver))
     assert completed.returncode == 0
     assert completed.stderr == written.encode()  # passed through unchanged, and nothing else said
-    records = _by_body(http_receiver.wait_for_records(5))
-    assert len(records) == 5  # the blank line is not a record
-    for line, level in [*STDERR_LINES[:4], ("no newline at the end é", "info")]:
-        record = records[json.dumps(line)]
-        assert record.severity_text == level
+    records = {record.body: record for record in http_receiver.wait_for_records(len(STDERR_LINES))}
+    assert len(records) == len(STDERR_LINES)  # the blank line is not a record
+    for line, number, text, scope in STDERR_LINES:
+        record = records[STDERR_BODIES.get(line, line)]
+        assert (record.severity_number, record.severity_text, record.scope_name) == (number, text, scope)
         assert record.attributes == {"log.iostream": "stderr", "mcp.server.name": "noisy", "network.transport": "pipe"}
+
+
+FLOOD_LINES = 100_000
+STDERR_FLOOD = (
+    "import sys\n"
+    "out = sys.stderr.buffer\n"
+    f"for start in range(0, {FLOOD_LINES}, 500):\n"
+    "    out.write(b''.join(b'2026-07-28 12:00:00,000 INFO flood: line %d\\n' % i for i in range(start, start + 500)))\n"
+)
+DROP_SUMMARY = re.compile(rb"mcp_otel: (\d+) log record\(s\) dropped so far \([^)\n]*\)[^\n]*\n")
+
+
+def test_a_stderr_flood_reaches_the_host_whole_and_the_export_counts_what_it_drops(
+    http_receiver: OTLPReceiver,
+) -> None:
+    flood = b"".join(b"2026-07-28 12:00:00,000 INFO flood: line %d\n" % index for index in range(FLOOD_LINES))
+    completed = _run([*PROXY, "--stderr", "--server-name", "flood", "--flush-timeout", "120", "--", PYTHON, "-c",
+                      STDERR_FLOOD], b"", _environment(http_receiver))
+    assert completed.returncode == 0
+    # The proxy's own drop summaries share the host's standard error, and the first one is written
+    # when the first drop happens: possibly in the middle of a relayed line. Without them, the host
+    # got every byte, in order.
+    assert DROP_SUMMARY.sub(b"", completed.stderr) == flood
+    summaries = DROP_SUMMARY.findall(completed.stderr)
+    dropped = int(summaries[-1]) if summaries else 0  # the last summary's total
+    records = http_receiver.wait_for_records(FLOOD_LINES - dropped, timeout=120)
+    assert len(records) == FLOOD_LINES - dropped  # exported + dropped (counted) = every line
+    numbers = [int(str(record.body).rsplit(" ", 1)[1]) for record in records]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    print(f"proxy flood: {len(flood)} bytes relayed, {len(records)} records exported, {dropped} dropped")
 
 
 # --------------------------------------------------------------------------- exit, signals, flush

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from mcp_otel import ConnectionLog, OTelLogHandler
 from mcp_otel.proxy import framing, relay
 from mcp_otel.proxy.relay import ExportQueue
+from mcp_otel.stderr_reader import StderrReader
+from tests.conftest import PYTHON
 from tests.support.accounting import NO_DROPS, assert_adds_up
 
 
@@ -133,3 +136,87 @@ def test_blocks_carry_the_same_bytes_and_lines_as_read_lines(pieces: list[bytes]
     assert b"".join(blocks) == data
     assert all(block.endswith(b"\n") for block in blocks[:-1])
     assert [line for block in blocks for line in framing.lines_of(block)] == _read_all(framing.read_lines, data)
+
+
+# --------------------------------------------------------------------------- standard error
+
+FLOOD_LINES = 100_000
+# A real child writes FLOOD_LINES lines to its standard error as fast as the pipe takes them.
+STDERR_FLOOD = (
+    "import sys\n"
+    "out = sys.stderr.buffer\n"
+    f"for start in range(0, {FLOOD_LINES}, 500):\n"
+    "    out.write(b''.join(b'INFO flood line %d\\n' % index for index in range(start, start + 500)))\n"
+    "out.flush()\n"
+)
+
+
+def _flood_bytes() -> bytes:
+    return b"".join(b"INFO flood line %d\n" % index for index in range(FLOOD_LINES))
+
+
+@pytest.mark.parametrize("max_pending", [relay.MAX_PENDING_EXPORTS, 2], ids=["default queue", "a queue of two items"])
+def test_a_stderr_flood_reaches_the_host_whole_and_every_line_is_counted(
+    exported: tuple[OTelLogHandler, InMemoryLogRecordExporter], monkeypatch: pytest.MonkeyPatch, max_pending: int
+) -> None:
+    handler, exporter = exported
+    monkeypatch.setattr(relay, "MAX_PENDING_EXPORTS", max_pending)
+    connection = ConnectionLog(handler.bind(**{"mcp.server.name": "flood"}))
+    queue = ExportQueue(connection, StderrReader(connection))
+    host_read, host_write = os.pipe()
+    host_received = bytearray()
+
+    def host() -> None:  # the host reading its log of the server
+        while data := os.read(host_read, 1 << 16):
+            host_received.extend(data)
+
+    host_thread = threading.Thread(target=host)
+    host_thread.start()
+    child = subprocess.Popen([PYTHON, "-c", STDERR_FLOOD], stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    relay._relay_stderr(child.stderr.fileno(), queue, host_write)
+    assert child.wait(60) == 0
+    os.close(host_write)
+    host_thread.join(60)
+    os.close(host_read)
+    queue.close(120)
+
+    assert bytes(host_received) == _flood_bytes()  # every byte, in order
+    stats = handler.stats()
+    assert_adds_up(stats, FLOOD_LINES)  # one record per line: exported or dropped and counted
+    bodies = [str(record.log_record.body) for record in exporter.get_finished_logs()]
+    assert len(bodies) == stats["exported"]
+    numbers = [int(body.rsplit(" ", 1)[1]) for body in bodies]
+    assert numbers == sorted(numbers)  # never reordered
+    print(f"flood: {len(host_received)} bytes relayed; {stats}")  # the numbers, with pytest -s
+
+
+def test_an_unfinished_stderr_line_is_exported_while_the_server_waits(
+    exported: tuple[OTelLogHandler, InMemoryLogRecordExporter],
+) -> None:
+    handler, exporter = exported
+    connection = ConnectionLog(handler.bind(**{"mcp.server.name": "prompt"}))
+    queue = ExportQueue(connection, StderrReader(connection))
+    host_read, host_write = os.pipe()
+    waiting = "import sys; sys.stderr.write('ERROR waiting for input'); sys.stderr.flush(); sys.stdin.read()"
+    child = subprocess.Popen([PYTHON, "-c", waiting], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdin is not None and child.stderr is not None
+    relay_thread = threading.Thread(target=relay._relay_stderr, args=(child.stderr.fileno(), queue, host_write))
+    relay_thread.start()
+    try:
+        assert os.read(host_read, 100) == b"ERROR waiting for input"  # relayed at once, without its newline
+        deadline = time.monotonic() + 10
+        while not exporter.get_finished_logs():  # the server is still waiting: no end of file yet
+            assert time.monotonic() < deadline, "the unfinished line was not exported"
+            time.sleep(0.01)
+        (record,) = exporter.get_finished_logs()
+        assert (record.log_record.body, record.log_record.severity_text) == ("waiting for input", "ERROR")
+        assert child.poll() is None
+    finally:
+        child.stdin.close()
+        child.wait(30)
+        relay_thread.join(30)
+        os.close(host_write)
+        os.close(host_read)
+        queue.close(30)
+    assert_adds_up(handler.stats(), 1)

@@ -23,6 +23,11 @@ README = (REPOSITORY / "README.md").read_text(encoding="utf-8")
 PYTHON_BLOCKS = re.findall(r"^```python\n(.*?)^```$", README, re.MULTILINE | re.DOTALL)
 # What examples/weather_server.py logs, by body.
 WEATHER_BODIES = re.compile(r"looking up \w+|station answered|no station under water")
+# What examples/stderr_server.py writes to standard error, by body: four records a run.
+STDERR_BODIES = re.compile(
+    r"no API key configured, using the free tier|looking up \w+|station answered"
+    r"|RuntimeError: could not save the forecast cache"
+)
 
 
 class BlockRun(NamedTuple):
@@ -65,6 +70,16 @@ def test_readme_block_runs(block_runs: list[BlockRun], index: int) -> None:
     run = block_runs[index]
     assert run.returncode == 0, f"README python block {index + 1} failed:\n{PYTHON_BLOCKS[index]}\n---\n{run.output}"
     if _is_server(PYTHON_BLOCKS[index]):
+        return
+    if "examples/stderr_server.py" in PYTHON_BLOCKS[index]:
+        # Each run of the standard-error server: four records, named after the server.
+        expected = 4 * PYTHON_BLOCKS[index].count('call_tool("forecast"')
+        records = run.receiver.wait_for_records(expected)
+        assert len(records) == expected, (run.output, [record.body for record in records])
+        assert all(STDERR_BODIES.fullmatch(str(record.body)) for record in records), [r.body for r in records]
+        assert {(r.attributes["log.iostream"], r.attributes["mcp.server.name"]) for r in records} == {
+            ("stderr", "weather-stderr")
+        }
         return
     # Each forecast call logs "looking up" (info) and "station answered" (debug).
     calls = PYTHON_BLOCKS[index].count('call_tool("forecast"') + PYTHON_BLOCKS[index].count("for city in (\"Lisbon\", \"Oslo\")")

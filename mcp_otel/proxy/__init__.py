@@ -26,8 +26,15 @@ server command. The contract:
   ``logging/setLevel`` reaches the server after the proxy's. The log notifications this makes the
   server send reach the host as well. With ``--no-log-opt-in`` the proxy is strictly
   byte-transparent and exports what the host asked for.
-* **--stderr.** Each line of the child's standard error is passed through unchanged and at once,
-  and also exported with the attribute ``log.iostream = "stderr"``.
+* **--stderr.** Every byte of the child's standard error is passed through unchanged, in order and
+  at once (before any parsing), and also read by the shared reader (``mcp_otel.stderr_reader``):
+  logical records (levels, timestamps, loggers, JSON fields, a traceback as one record with
+  ``exception.*``) with ``log.iostream = "stderr"`` and the server's attributes; lines written
+  before the handshake are held until the server's name is known (``--server-name``, else the
+  command's basename, when it never says). Under a flood the relay never waits: what the export
+  queue cannot keep is dropped and counted, one per line. The proxy's own notes (``say``, the
+  ``mcp_otel`` drop summary, a console exporter) go to the same standard error and are not
+  synchronised with the relay, so one can land inside a server line the relay wrote in two reads.
 * **Exit.** The proxy exits with the child's exit status (128 + N when signal N killed it, as a
   shell reports it). SIGTERM, SIGINT and SIGHUP are forwarded to the child; end of the host's
   input closes the child's input. After the child exited, the pipeline is flushed for at most

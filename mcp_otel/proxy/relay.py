@@ -7,12 +7,16 @@
   that matters for the protocol (an ``initialize`` answer, the answer to the proxy's own request)
   is read line by line before it is forwarded; log notifications are forwarded first and parsed on
   the export thread.
-* **standard error** (``--stderr``): every byte goes to the proxy's own standard error first, then
-  the line is handed to the export queue.
+* **standard error** (``--stderr``): every byte goes to the proxy's own standard error first, as it
+  is read (a partial line too), then the complete lines read so far are handed to the export queue
+  as one item (a line longer than ``MAX_STDERR_PIECE_BYTES`` in pieces of that size, and an
+  unfinished line once nothing more came for ``QUIET_SECONDS``). The export
+  thread feeds them to the shared reader (``mcp_otel.stderr_reader``), which turns them into
+  records and emits them with the server's identity.
 * **export**: one thread takes what the relays handed over, parses and converts it, and emits it.
   The queue between them is bounded (``MAX_PENDING_EXPORTS`` items, ``MAX_PENDING_EXPORT_BYTES``
   bytes): when it is full the relays do not wait, the item is dropped and counted
-  (``dropped["queue_full"]``, one per log line in what was dropped). A log line that is not JSON is
+  (``dropped["queue_full"]``, one per log line, or standard-error line, in what was dropped). A log line that is not JSON is
   counted as ``dropped["unparseable"]``. The export thread runs at a lower OS priority (nice 10) and
   the process's GIL switch interval is 0.1 ms, so a relay thread woken by its read gets a core and
   the GIL within a fraction of a millisecond while the export thread converts a flood: with the
@@ -23,7 +27,7 @@
 from __future__ import annotations
 
 import os
-import re
+import select
 import sys
 import threading
 import time
@@ -45,8 +49,9 @@ from mcp_otel.proxy.process import (
     take_protocol_channel,
 )
 from mcp_otel.proxy.protocol import LOG_NOTIFICATION, ProxyProtocol
+from mcp_otel.stderr_reader import QUIET_SECONDS, StderrReader, fallback_server_name
 
-__all__ = ["DEFAULT_FLUSH_TIMEOUT_SECONDS", "MAX_PENDING_EXPORTS", "ExportQueue", "level_of_stderr_line", "run_proxy"]
+__all__ = ["DEFAULT_FLUSH_TIMEOUT_SECONDS", "MAX_PENDING_EXPORTS", "MAX_STDERR_PIECE_BYTES", "ExportQueue", "run_proxy"]
 
 # Hosts close the server's input, wait about 2 s, send SIGTERM, wait about 2 s more, then SIGKILL
 # (the MCP lifecycle's shutdown order; the mcp Python and TypeScript SDKs both use 2 s steps).
@@ -58,6 +63,10 @@ _DRAIN_TIMEOUT_SECONDS = 2.0
 MAX_PENDING_EXPORTS = 16_384
 MAX_PENDING_EXPORT_BYTES = 32 * 1024 * 1024
 SWITCH_INTERVAL_SECONDS = 0.0001
+# A standard-error line without a newline is handed over in pieces of this size, so the relay
+# holds no more of it; the reader keeps only the start of a line that long anyway.
+MAX_STDERR_PIECE_BYTES = 1 << 20
+_READ_SIZE = 1 << 16
 
 ExportKind = Literal["params", "lines", "stderr"]
 
@@ -65,8 +74,9 @@ ExportKind = Literal["params", "lines", "stderr"]
 class ExportQueue:
     """The bounded hand-over from the relay threads to the one export thread; see the module docstring."""
 
-    def __init__(self, connection: ConnectionLog) -> None:
+    def __init__(self, connection: ConnectionLog, stderr_reader: StderrReader | None = None) -> None:
         self._connection = connection
+        self._stderr_reader = stderr_reader
         self._items: deque[tuple[ExportKind, Any, int]] = deque()
         self._bytes = 0
         self._closed = False
@@ -82,8 +92,14 @@ class ExportQueue:
                 self._bytes += size
                 self._condition.notify()
                 return
-        # Each log line of a dropped block is a message that will never be exported.
-        count = sum(1 for line in lines_of(item) if mentions(line, LOG_NOTIFICATION)) if kind == "lines" else 1
+        # Each log line of a dropped block is a message that will never be exported; each line of
+        # standard error is one (the reader's unit of a record).
+        if kind == "lines":
+            count = sum(1 for line in lines_of(item) if mentions(line, LOG_NOTIFICATION))
+        elif kind == "stderr":
+            count = max(item.count(b"\n"), 1)
+        else:
+            count = 1
         self._connection.handler._count_dropped("queue_full", count)
 
     def count_unparseable(self, count: int) -> None:
@@ -96,6 +112,8 @@ class ExportQueue:
             self._closed = True
             self._condition.notify()
         self._thread.join(timeout_seconds)
+        if self._stderr_reader is not None and not self._thread.is_alive():
+            self._stderr_reader.close()  # the last record, and any held for a name that never came
 
     def _work(self) -> None:
         # The relays share this process's GIL with this thread, which converts without pause under
@@ -142,36 +160,8 @@ class ExportQueue:
             for line in lines_of(item):
                 if mentions(line, LOG_NOTIFICATION):
                     self._export_line(line)
-        else:
-            text = item.decode("utf-8", "replace").rstrip("\r\n")
-            if text.strip():
-                connection.handler.bind(**{"log.iostream": "stderr"}).handle(
-                    {"level": level_of_stderr_line(text), "data": text}
-                )
-
-
-_LEVEL_BY_WORD = {
-    "debug": "debug",
-    "info": "info",
-    "notice": "notice",
-    "warn": "warning",
-    "warning": "warning",
-    "error": "error",
-    "critical": "critical",
-    "alert": "alert",
-    "emergency": "emergency",
-}
-_WORD = r"([A-Za-z]+)"
-_LEADING_LEVEL = re.compile(rf"\s*(?:\[\s*{_WORD}\s*\]|\(\s*{_WORD}\s*\)|{_WORD}(?=[\s:]|$))")
-
-
-def level_of_stderr_line(text: str) -> str:
-    """The MCP level a standard error line states with a leading level word; ``info`` without one."""
-    match = _LEADING_LEVEL.match(text)
-    if match is None:
-        return "info"
-    word = next(group for group in match.groups() if group is not None)
-    return _LEVEL_BY_WORD.get(word.lower(), "info")
+        elif self._stderr_reader is not None:
+            self._stderr_reader.feed(item)
 
 
 def _relay_host_to_server(protocol: ProxyProtocol, host_fd: int, child_stdin: Any, failures: _OnceReporter) -> None:
@@ -238,13 +228,53 @@ def _relay_server_to_host(
         pass
 
 
-def _relay_stderr(child_fd: int, exports: ExportQueue) -> None:
-    for line in read_lines(child_fd):
+def _relay_stderr(child_fd: int, exports: ExportQueue, host_fd: int = 2) -> None:
+    host_reads = True
+    unfinished = bytearray()  # the start of a line not ended yet: relayed already, handed over once complete
+    while True:
+        if unfinished and not _readable_within(child_fd, QUIET_SECONDS):
+            # A line that stays unfinished (a prompt, a crash mid-write) reaches the reader too,
+            # which then takes it as complete after its own quiet period.
+            exports.put("stderr", bytes(unfinished), len(unfinished))
+            unfinished.clear()
         try:
-            write_all(2, line)  # pass-through first: the host's log must not wait for the export
+            data = os.read(child_fd, _READ_SIZE)
+        except (InterruptedError, BlockingIOError):
+            _readable_within(child_fd, None)
+            continue
         except OSError:
-            pass
-        exports.put("stderr", line, len(line))
+            break
+        if not data:
+            break
+        if host_reads:
+            try:
+                write_all(host_fd, data)  # pass-through first: the host's log must not wait for the export
+            except OSError:
+                host_reads = False  # keep draining, so the server never blocks on a full pipe
+        end = data.rfind(b"\n")
+        if end < 0:
+            unfinished += data
+            if len(unfinished) >= MAX_STDERR_PIECE_BYTES:
+                exports.put("stderr", bytes(unfinished), len(unfinished))
+                unfinished.clear()
+            continue
+        if unfinished:
+            unfinished += data[: end + 1]
+            lines = bytes(unfinished)
+            unfinished.clear()
+        else:
+            lines = data[: end + 1]
+        unfinished += data[end + 1 :]
+        exports.put("stderr", lines, len(lines))
+    if unfinished:
+        exports.put("stderr", bytes(unfinished), len(unfinished))
+
+
+def _readable_within(fd: int, seconds: float | None) -> bool:
+    try:
+        return bool(select.select([fd], [], [], seconds)[0])
+    except (OSError, ValueError):
+        return True  # let the read itself report what is wrong
 
 
 class _OnceReporter:
@@ -306,8 +336,19 @@ def run_proxy(
         return error.status
     forward_signals(child)
     connection = ConnectionLog(handler)
-    protocol = ProxyProtocol(log_level=log_level, on_identity=connection.learn, report=say)
-    exports = ExportQueue(connection)
+    # The stderr reader has its own connection (same handler, same explicit name) that learns the
+    # same identity; it holds early records until then (``mcp_otel.stderr_reader``).
+    stderr_reader = (
+        StderrReader(ConnectionLog(handler), fallback_name=fallback_server_name(command)) if export_stderr else None
+    )
+
+    def on_identity(attributes: dict[str, Any]) -> None:
+        connection.learn(attributes)
+        if stderr_reader is not None:
+            stderr_reader.learn(attributes)
+
+    protocol = ProxyProtocol(log_level=log_level, on_identity=on_identity, report=say)
+    exports = ExportQueue(connection, stderr_reader)
     failures = _OnceReporter()
     assert child.stdin is not None and child.stdout is not None
     # Daemon threads: the host's input may stay open after the server exited, and the proxy must
