@@ -8,6 +8,9 @@
   forwarded first and parsed on the export thread.
 * **standard error** (``--stderr``): every byte goes to the proxy's own standard error first, then
   the line is handed to the export queue.
+* **attribution**: the request a log belongs to is decided on the server -> host thread as the
+  line is relayed (``mcp_otel.attribution``, a few dictionary lookups), and handed over with it;
+  the export thread only applies that decision, so a request answered meanwhile changes nothing.
 * **export**: one thread takes what the relays handed over, parses and converts it, and emits it.
   The queue between them is bounded (``MAX_PENDING_EXPORTS`` items, ``MAX_PENDING_EXPORT_BYTES``
   bytes): when it is full the relays do not wait, the item is dropped and counted
@@ -24,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from mcp_otel.attribution import Attribution
 from mcp_otel.connection import ConnectionLog
 from mcp_otel.errors import ConfigurationError
 from mcp_otel.handler import OTelLogHandler
@@ -59,18 +63,18 @@ class ExportQueue:
 
     def __init__(self, connection: ConnectionLog) -> None:
         self._connection = connection
-        self._items: deque[tuple[ExportKind, Any, int]] = deque()
+        self._items: deque[tuple[ExportKind, Any, int, Attribution | None]] = deque()
         self._bytes = 0
         self._closed = False
         self._condition = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="mcp_otel-proxy-export", daemon=True)
         self._thread.start()
 
-    def put(self, kind: ExportKind, item: Any, size: int) -> None:
-        """Hand over one item; never waits. Dropped and counted when the queue is full."""
+    def put(self, kind: ExportKind, item: Any, size: int, attribution: Attribution | None = None) -> None:
+        """Hand over one item (with the attribution decided for its logs); never waits. Dropped and counted when full."""
         with self._condition:
             if len(self._items) < MAX_PENDING_EXPORTS and self._bytes + size <= MAX_PENDING_EXPORT_BYTES:
-                self._items.append((kind, item, size))
+                self._items.append((kind, item, size, attribution))
                 self._bytes += size
                 self._condition.notify()
                 return
@@ -90,17 +94,17 @@ class ExportQueue:
                     self._condition.wait()
                 if not self._items:
                     return
-                kind, item, size = self._items.popleft()
+                kind, item, size, attribution = self._items.popleft()
                 self._bytes -= size
             try:
-                self._export(kind, item)
+                self._export(kind, item, attribution)
             except Exception as error:  # the export must go on whatever one item meets
                 self._connection.handler._count_internal_error(error)
 
-    def _export(self, kind: ExportKind, item: Any) -> None:
+    def _export(self, kind: ExportKind, item: Any, attribution: Attribution | None) -> None:
         connection = self._connection
         if kind == "params":
-            connection.handle(item)
+            connection.handle(item, attribution)
         elif kind == "line":
             parsed = parse(item)
             messages = parsed if isinstance(parsed, list) else [parsed]
@@ -111,7 +115,7 @@ class ExportQueue:
                 if isinstance(message, dict) and message.get("method") == "notifications/message":
                     params = message.get("params")
                     if isinstance(params, Mapping):
-                        connection.handle(params)
+                        connection.handle(params, attribution)
                     else:
                         connection.handler._count_dropped("unparseable")
         else:
@@ -177,9 +181,9 @@ def _relay_server_to_host(
                 host_reads = False  # the host stopped reading; keep draining so the server never blocks
         if decision is not None:
             for params in decision.logs:
-                exports.put("params", params, len(line) // max(len(decision.logs), 1))
+                exports.put("params", params, len(line) // max(len(decision.logs), 1), decision.attribution)
             if decision.unparsed_log_line is not None:
-                exports.put("line", decision.unparsed_log_line, len(decision.unparsed_log_line))
+                exports.put("line", decision.unparsed_log_line, len(decision.unparsed_log_line), decision.attribution)
     protocol.server_gone()  # nothing will answer any more: release the other thread if it waits
     try:
         os.close(host_fd)  # end of the server's output is end of the host's input

@@ -1,0 +1,82 @@
+"""Every log tied to the request that caused it: real clients, real stdio servers, a real receiver.
+
+mcp 2.x only (its ``Client`` injects each request's trace context, SEP-414); CI's mcp 1.x
+environment does not run it. The servers log with plain ``ctx.info``: nothing is stamped, so
+the trace context the records carry can only come from the attribution.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import format_span_id, format_trace_id
+
+from tests.conftest import PYTHON, SERVERS
+from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
+from tests.support.tracing import recorded_spans
+
+pytestmark = pytest.mark.anyio
+
+REQUEST_LOGS_SERVER = str(SERVERS / "request_logs_server.py")
+
+
+def _proxied_server(receiver: OTLPReceiver, **variables: str) -> StdioServerParameters:
+    environment = {
+        "OTEL_BLRP_SCHEDULE_DELAY": "50",
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": receiver.protocol,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the package under test, in the child too
+        **variables,
+    }
+    return StdioServerParameters(
+        command=PYTHON, args=["-m", "mcp_otel.cli", "proxy", "--", PYTHON, REQUEST_LOGS_SERVER], env=environment
+    )
+
+
+def _client_span(spans: list[ReadableSpan], name: str) -> ReadableSpan:
+    (span,) = [span for span in spans if span.name == name]
+    return span
+
+
+def assert_attributed_to(record: ReceivedRecord, span: ReadableSpan, tool: str) -> None:
+    context = span.get_span_context()
+    assert context is not None
+    assert record.trace_id == format_trace_id(context.trace_id)
+    assert record.span_id == format_span_id(context.span_id)
+    assert record.flags & 0x01 == 1
+    assert record.attributes["mcp.method.name"] == "tools/call"
+    assert record.attributes["gen_ai.tool.name"] == tool
+    assert span.attributes is not None
+    assert record.attributes["jsonrpc.request.id"] == span.attributes["jsonrpc.request.id"]
+    assert "mcp_otel.unattributed" not in record.attributes
+
+
+async def test_through_the_proxy_logs_carry_the_hosts_client_span(receiver: OTLPReceiver) -> None:
+    with recorded_spans() as spans:
+        async with Client(_proxied_server(receiver), log_level="debug") as host:
+            assert host.protocol_version == "2026-07-28"
+            await host.call_tool("work", {"label": "porto"})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["porto done", "porto started"]
+    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
+    for record in records:
+        assert_attributed_to(record, call, "work")
+
+
+async def test_through_the_proxy_concurrent_calls_are_marked_not_guessed(receiver: OTLPReceiver) -> None:
+    async with Client(_proxied_server(receiver), log_level="debug") as host:
+        async with anyio.create_task_group() as group:
+            for label in ("a", "b"):
+                group.start_soon(host.call_tool, "meet", {"label": label, "parties": 2})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["a met", "b met"]
+    for record in records:
+        assert record.attributes["mcp_otel.unattributed"] == "ambiguous"
+        assert "jsonrpc.request.id" not in record.attributes
+        assert record.trace_id == "" and record.span_id == ""  # no trace rather than a wrong one
