@@ -16,6 +16,7 @@ from mcp import Client, StdioServerParameters
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import format_span_id, format_trace_id
 
+from mcp_otel import OTelLogHandler, connect_client
 from tests.conftest import PYTHON, SERVERS
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
 from tests.support.tracing import recorded_spans
@@ -80,3 +81,36 @@ async def test_through_the_proxy_concurrent_calls_are_marked_not_guessed(receive
         assert record.attributes["mcp_otel.unattributed"] == "ambiguous"
         assert "jsonrpc.request.id" not in record.attributes
         assert record.trace_id == "" and record.span_id == ""  # no trace rather than a wrong one
+
+
+DIRECT_SERVER = StdioServerParameters(command=PYTHON, args=[REQUEST_LOGS_SERVER])
+
+
+async def test_connect_client_logs_carry_the_sdks_client_span(receiver: OTLPReceiver) -> None:
+    with recorded_spans() as spans, OTelLogHandler() as handler:
+        async with connect_client(DIRECT_SERVER, handler) as client:
+            assert client.protocol_version == "2026-07-28"
+            await client.call_tool("work", {"label": "lisbon"})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["lisbon done", "lisbon started"]
+    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
+    for record in records:
+        assert_attributed_to(record, call, "work")
+        assert record.attributes["mcp.server.name"] == "request-logs"
+    assert handler.stats()["unattributed"] == 0
+
+
+async def test_connect_client_concurrent_calls_over_stdio_are_marked_and_counted(receiver: OTLPReceiver) -> None:
+    with recorded_spans() as spans, OTelLogHandler() as handler:
+        async with connect_client(DIRECT_SERVER, handler) as client:
+            async with anyio.create_task_group() as group:
+                for label in ("a", "b"):
+                    group.start_soon(client.call_tool, "meet", {"label": label, "parties": 2})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["a met", "b met"]
+    call_traces = {format_trace_id(span.context.trace_id) for span in spans.get_finished_spans() if span.context}
+    for record in records:
+        assert record.attributes["mcp_otel.unattributed"] == "ambiguous"
+        assert "jsonrpc.request.id" not in record.attributes
+        assert record.trace_id == "" and record.trace_id not in call_traces  # no trace rather than a wrong one
+    assert handler.stats()["unattributed"] == 2
