@@ -17,11 +17,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import format_span_id, format_trace_id
 
 from mcp_otel import OTelLogHandler, connect_client
+from mcp_otel.errors import ConfigurationError
+from mcp_otel.span_events import span_events_from_environment
 from tests.conftest import PYTHON, SERVERS
-from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
-from tests.support.tracing import recorded_spans
+from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord, ReceivedSpan
+from tests.support.tracing import installed, otlp_span_processor, recorded_spans
 
-pytestmark = pytest.mark.anyio
 
 REQUEST_LOGS_SERVER = str(SERVERS / "request_logs_server.py")
 
@@ -58,6 +59,7 @@ def assert_attributed_to(record: ReceivedRecord, span: ReadableSpan, tool: str) 
     assert "mcp_otel.unattributed" not in record.attributes
 
 
+@pytest.mark.anyio
 async def test_through_the_proxy_logs_carry_the_hosts_client_span(receiver: OTLPReceiver) -> None:
     with recorded_spans() as spans:
         async with Client(_proxied_server(receiver), log_level="debug") as host:
@@ -70,6 +72,7 @@ async def test_through_the_proxy_logs_carry_the_hosts_client_span(receiver: OTLP
         assert_attributed_to(record, call, "work")
 
 
+@pytest.mark.anyio
 async def test_through_the_proxy_concurrent_calls_are_marked_not_guessed(receiver: OTLPReceiver) -> None:
     async with Client(_proxied_server(receiver), log_level="debug") as host:
         async with anyio.create_task_group() as group:
@@ -86,6 +89,7 @@ async def test_through_the_proxy_concurrent_calls_are_marked_not_guessed(receive
 DIRECT_SERVER = StdioServerParameters(command=PYTHON, args=[REQUEST_LOGS_SERVER])
 
 
+@pytest.mark.anyio
 async def test_connect_client_logs_carry_the_sdks_client_span(receiver: OTLPReceiver) -> None:
     with recorded_spans() as spans, OTelLogHandler() as handler:
         async with connect_client(DIRECT_SERVER, handler) as client:
@@ -100,6 +104,7 @@ async def test_connect_client_logs_carry_the_sdks_client_span(receiver: OTLPRece
     assert handler.stats()["unattributed"] == 0
 
 
+@pytest.mark.anyio
 async def test_connect_client_concurrent_calls_over_stdio_are_marked_and_counted(receiver: OTLPReceiver) -> None:
     with recorded_spans() as spans, OTelLogHandler() as handler:
         async with connect_client(DIRECT_SERVER, handler) as client:
@@ -114,3 +119,58 @@ async def test_connect_client_concurrent_calls_over_stdio_are_marked_and_counted
         assert "jsonrpc.request.id" not in record.attributes
         assert record.trace_id == "" and record.trace_id not in call_traces  # no trace rather than a wrong one
     assert handler.stats()["unattributed"] == 2
+
+
+# --------------------------------------------------------------------------- span events (Jaeger)
+
+
+def _log_events(span: ReceivedSpan) -> list[dict[str, Any]]:
+    return [attributes for name, attributes in span.events if name == "mcp.log"]
+
+
+@pytest.mark.anyio
+async def test_span_events_go_on_the_open_client_span(receiver: OTLPReceiver) -> None:
+    with installed(otlp_span_processor(receiver.protocol, receiver.endpoint)):
+        with OTelLogHandler(span_events=True) as handler:
+            async with connect_client(DIRECT_SERVER, handler) as client:
+                await client.call_tool("work", {"label": "faro"})
+    receiver.wait_for_records(2)
+    (call,) = [span for span in receiver.wait_for_spans(1) if span.name == "MCP send tools/call work"]
+    events = _log_events(call)
+    assert sorted((event["log.message"], event["log.severity"]) for event in events) == [
+        ("faro done", "info"), ("faro started", "info")
+    ]
+    for event in events:
+        assert event["gen_ai.tool.name"] == "work"
+        assert event["jsonrpc.request.id"] == str(event["jsonrpc.request.id"])
+    records = receiver.records()
+    assert {record.span_id for record in records} == {call.span_id}
+
+
+@pytest.mark.anyio
+async def test_span_events_through_the_proxy_go_on_a_child_of_the_hosts_span(receiver: OTLPReceiver) -> None:
+    with recorded_spans() as spans:
+        server = _proxied_server(receiver, MCP_OTEL_SPAN_EVENTS="true")
+        async with Client(server, log_level="debug") as host:
+            await host.call_tool("work", {"label": "braga"})
+    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work").get_span_context()
+    assert call is not None
+    receiver.wait_for_records(2)
+    children = [span for span in receiver.wait_for_spans(2) if span.name == "notifications/message"]
+    assert len(children) == 2  # one short span per log
+    for child in children:
+        assert child.trace_id == format_trace_id(call.trace_id)
+        assert child.parent_span_id == format_span_id(call.span_id)
+    events = [event for child in children for event in _log_events(child)]
+    assert sorted((event["log.message"], event["log.severity"]) for event in events) == [
+        ("braga done", "info"), ("braga started", "info")
+    ]
+
+
+def test_span_events_variable_is_read_strictly(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value, expected in (("true", True), ("FALSE", False), ("", False)):
+        monkeypatch.setenv("MCP_OTEL_SPAN_EVENTS", value)
+        assert span_events_from_environment() is expected
+    monkeypatch.setenv("MCP_OTEL_SPAN_EVENTS", "yes")
+    with pytest.raises(ConfigurationError, match="MCP_OTEL_SPAN_EVENTS"):
+        OTelLogHandler()

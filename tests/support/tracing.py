@@ -53,13 +53,31 @@ def global_tracer_provider() -> TracerProvider:
 
 
 @contextmanager
-def recorded_spans() -> Iterator[InMemorySpanExporter]:
-    """The spans the global provider ends while the block runs."""
+def installed(processor: SpanProcessor) -> Iterator[SpanProcessor]:
+    """``processor`` gets the global provider's spans while the block runs (flushed at its end)."""
     global_tracer_provider()
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
     _forwarding.targets.append(processor)
     try:
-        yield exporter
+        yield processor
     finally:
         _forwarding.targets.remove(processor)
+        processor.force_flush()
+
+
+@contextmanager
+def recorded_spans() -> Iterator[InMemorySpanExporter]:
+    """The spans the global provider ends while the block runs."""
+    exporter = InMemorySpanExporter()
+    with installed(SimpleSpanProcessor(exporter)):
+        yield exporter
+
+
+def otlp_span_processor(protocol: str, endpoint: str) -> SpanProcessor:
+    """A processor exporting each span at once to a test receiver (plaintext, on 127.0.0.1)."""
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return SimpleSpanProcessor(GrpcExporter(endpoint=endpoint, insecure=True))
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    return SimpleSpanProcessor(HttpExporter(endpoint=f"{endpoint}/v1/traces"))
