@@ -199,7 +199,11 @@ def _attributing_transport(server: Any, connection: ConnectionLog) -> Any:
     from mcp import StdioServerParameters
     from mcp.client.stdio import stdio_client
     from mcp.client.streamable_http import streamable_http_client
+    from mcp.server.lowlevel import Server
+    from mcp.server.mcpserver import MCPServer
 
+    if isinstance(server, (Server, MCPServer)):
+        return None
     if isinstance(server, str):
         transport: Any = streamable_http_client(server)
     elif isinstance(server, StdioServerParameters):
