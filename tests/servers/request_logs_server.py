@@ -6,8 +6,6 @@ and answers: concurrent calls whose logs only the transport (or nothing) can tel
 
 from __future__ import annotations
 
-import sys
-
 import anyio
 from fastmcp import Context, FastMCP
 
@@ -43,7 +41,4 @@ async def meet(label: str, parties: int, ctx: Context) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "http":
-        server.run(transport="http", host="127.0.0.1", port=int(sys.argv[2]), show_banner=False)
-    else:
-        server.run(show_banner=False)
+    server.run(show_banner=False)
