@@ -18,6 +18,8 @@ outcome                 when
 
 A record read from a server's standard error (``mcp_otel.stderr_reader``) is one message; a
 standard-error item the proxy's full export queue drops counts once per line it holds.
+``unattributed`` is not an outcome but a mark: how many records handed to the pipeline carried
+``mcp_otel.unattributed`` (their request could not be known for certain, ``mcp_otel.attribution``).
 
 ``received`` is the sum of all outcomes, so ``received == exported + queued + filtered +
 sum(dropped)`` holds in every snapshot. A drop logs at most one summary warning per
@@ -49,6 +51,7 @@ class Stats(TypedDict):
     exported: int
     queued: int
     dropped: dict[DropReason, int]
+    unattributed: int
 
 
 class Accounting:
@@ -65,6 +68,7 @@ class Accounting:
         self.queued = 0
         self.queued_bytes = 0
         self.dropped: dict[DropReason, int] = dict.fromkeys(DROP_REASONS, 0)
+        self.unattributed = 0
         self.last_failure_cause: str | None = None
         self._reported_drops = 0
         self._last_summary = float("-inf")
@@ -75,6 +79,11 @@ class Accounting:
     def count_filtered(self) -> None:
         with self.lock:
             self.filtered += 1
+
+    def count_unattributed(self) -> None:
+        """A record marked ``mcp_otel.unattributed`` (besides its outcome, counted on its own)."""
+        with self.lock:
+            self.unattributed += 1
 
     def count_exported_directly(self) -> None:
         """One record handed to a provider that keeps its own export counts."""
@@ -119,7 +128,12 @@ class Accounting:
             dropped = dict(self.dropped)
             received = self.filtered + self.exported + self.queued + sum(dropped.values())
             return Stats(
-                received=received, filtered=self.filtered, exported=self.exported, queued=self.queued, dropped=dropped
+                received=received,
+                filtered=self.filtered,
+                exported=self.exported,
+                queued=self.queued,
+                dropped=dropped,
+                unattributed=self.unattributed,
             )
 
     def report_drops_now_and_then(self) -> None:

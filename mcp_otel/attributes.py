@@ -11,6 +11,12 @@ attribute                    meaning                                            
 ``network.transport``        ``pipe`` (stdio) or ``tcp`` (HTTP)                          OTel semconv
 ``server.address``/``port``  the HTTP server's host and port                             OTel semconv
 ``log.iostream``             ``stderr`` on records read from a server's standard error   OTel semconv
+``mcp.method.name``         the method of the request the log belongs to                MCP semconv
+``jsonrpc.request.id``       that request's JSON-RPC id, as text                         MCP semconv
+``gen_ai.tool.name``         the tool of a ``tools/call`` request the log belongs to     GenAI semconv
+``gen_ai.prompt.name``       the prompt of a ``prompts/get`` request                     GenAI semconv
+``mcp_otel.unattributed``    ``ambiguous`` or ``unasked``: the log's request cannot be   mcp-otel
+                             known for certain (``mcp_otel.attribution``)
 ``mcp_otel.truncated``       ``true`` when a cap cut something out of the record         mcp-otel
 ``mcp_otel.logger``          the logger name, past the cap on distinct scopes            mcp-otel
 ``mcp_otel.extra.<key>``     a server's own value for a key this package sets itself     mcp-otel
@@ -46,6 +52,7 @@ __all__ = [
     "SERVER_PORT",
     "SERVER_VALUE_PREFIX",
     "TRUNCATED",
+    "UNATTRIBUTED",
     "server_attributes",
 ]
 
@@ -60,6 +67,9 @@ JSONRPC_REQUEST_ID = "jsonrpc.request.id"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
 GEN_AI_PROMPT_NAME = "gen_ai.prompt.name"
 TRUNCATED = "mcp_otel.truncated"
+# Set, instead of the request's attributes, on a log whose request cannot be known for certain
+# (mcp_otel.attribution): "ambiguous" (several candidates) or "unasked" (no request opted in).
+UNATTRIBUTED = "mcp_otel.unattributed"
 MODERN_PROTOCOL_VERSION = "2026-07-28"  # the first version without sessions or the initialize handshake
 LOGGER_NAME = "mcp_otel.logger"
 # A server's extra key that names an attribute the handler sets (or any mcp_otel.* key) keeps its

@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 
 from mcp_otel.attributes import server_attributes
+from mcp_otel.client_streams import AttributingStreams, AttributingTransport
 from mcp_otel.connection import ConnectionLog
 from mcp_otel.handler import OTelLogHandler
 from mcp_otel.levels import LoggingLevel, parse_level
@@ -208,14 +209,21 @@ async def connect_client(
     chosen_level = resolve_log_level(level)
     connection = ConnectionLog(handler, min_level=chosen_level)
     capture = None
-    transport = server
+    transport_source: Any = server
     if stderr:
         if not isinstance(server, StdioServerParameters):
             raise TypeError("connect_client(stderr=True) needs a StdioServerParameters server")
         capture = _capture(handler, chosen_level, server.command)
-        transport = stdio_client(server, errlog=capture)
+        transport_source = stdio_client(server, errlog=capture)
+    transport = _attributing_transport(transport_source, connection)
+    if transport is None:  # an in-process server: no streams to wrap, no attribution
+        options: dict[str, Any] = {"logging_callback": connection}
+    else:  # the wrapped streams export each log with its request (mcp_otel.client_streams)
+        options = {}
     try:
-        async with Client(transport, logging_callback=connection, log_level=chosen_level, **client_options) as client:
+        async with Client(
+            server if transport is None else transport, log_level=chosen_level, **options, **client_options
+        ) as client:
             attributes = session_attributes(client, server=server)
             _learn(connection, capture, attributes)
             if not client.protocol_version.startswith(_MODERN_PREFIX):
@@ -238,6 +246,27 @@ def _learn(connection: ConnectionLog, capture: StderrCapture | None, attributes:
         capture.learn(attributes)
 
 
+def _attributing_transport(server: Any, connection: ConnectionLog) -> Any:
+    """``server`` as an mcp 2.x ``Transport`` with attributing streams; None for an in-process server."""
+    from mcp import StdioServerParameters
+    from mcp.client.stdio import stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.server.lowlevel import Server
+    from mcp.server.mcpserver import MCPServer
+
+    if isinstance(server, (Server, MCPServer)):
+        return None
+    if isinstance(server, str):
+        transport: Any = streamable_http_client(server)
+    elif isinstance(server, StdioServerParameters):
+        transport = stdio_client(server)
+    elif hasattr(server, "__aenter__"):
+        transport = server
+    else:
+        return None
+    return AttributingTransport(transport, AttributingStreams(connection))
+
+
 @asynccontextmanager
 async def connect_session(
     read_stream: Any,
@@ -258,7 +287,9 @@ async def connect_session(
 
     chosen_level = resolve_log_level(level)
     connection = ConnectionLog(handler, min_level=chosen_level)
-    async with ClientSession(read_stream, write_stream, logging_callback=connection, **session_options) as session:
+    # The wrapped streams export each log with its request (mcp_otel.client_streams).
+    read_stream, write_stream = AttributingStreams(connection).wrap(read_stream, write_stream)
+    async with ClientSession(read_stream, write_stream, **session_options) as session:
         result = await session.initialize()
         _learn(connection, stderr, session_attributes(session, server=server, initialize_result=result))
         await _set_level_if_supported(session.set_logging_level, chosen_level, result.capabilities)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mcp_otel.attribution import Attribution
 from mcp_otel.handler import OTelLogHandler
 from mcp_otel.levels import LoggingLevel
 
@@ -47,5 +48,6 @@ class ConnectionLog:
         """mcp's ``LoggingFnT`` and FastMCP's ``LogHandler``."""
         self.handler.handle(params)
 
-    def handle(self, params: Any) -> None:
-        self.handler.handle(params)
+    def handle(self, params: Any, attribution: Attribution | None = None) -> None:
+        """``handler.handle`` with the current handler; ``attribution`` from ``mcp_otel.attribution``."""
+        self.handler.handle(params, attribution)

@@ -12,7 +12,6 @@ about itself (``mcp_otel.connection``), which wins over a server's own ``extra``
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -22,11 +21,11 @@ from typing import TYPE_CHECKING, Any, overload
 import anyio.to_thread
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
 from opentelemetry.sdk._logs import LoggerProvider as SDKLoggerProvider
-from opentelemetry.trace import get_current_span
 from opentelemetry.util.types import AnyValue
 
 from mcp_otel.accounting import Accounting, DropReason, Stats
 from mcp_otel.attributes import LOG_IOSTREAM, LOGGER_NAME, TRUNCATED
+from mcp_otel.attribution import Attribution
 from mcp_otel.conversion import (
     APPLICATION_LIMITS,
     ConversionLimits,
@@ -38,6 +37,7 @@ from mcp_otel.emitter import DEFAULT_SHUTDOWN_TIMEOUT_MILLIS, MAX_SCOPE_NAME_LEN
 from mcp_otel.levels import LoggingLevel, parse_level, severity_for_level
 from mcp_otel.pipeline import build_emitter, sdk_disabled
 from mcp_otel.redaction import rules_from_environment
+from mcp_otel.span_events import SpanEvents, add_current_span_event, span_events_from_environment
 from mcp_otel.trace_context import context_from_meta
 
 if TYPE_CHECKING:
@@ -56,9 +56,10 @@ class OTelLogHandler:
     LoggerProvider when one is set (never shut down by this handler); else one built from the
     ``OTEL_*`` environment (``mcp_otel.pipeline``), which :meth:`shutdown` shuts down.
     ``attributes`` are added to every record. ``min_level`` drops less severe messages
-    client-side (levels outside the eight are never dropped by it). ``span_events=True`` also
-    records each message as an ``mcp.log`` event on the span current where the handler runs, when
-    that span is recording. ``limits`` caps what one untrusted message may cost. With
+    client-side (levels outside the eight are never dropped by it). ``span_events=True`` (default:
+    ``MCP_OTEL_SPAN_EVENTS``) also records each message as an ``mcp.log`` span event: on its
+    request's span when the message comes with an attribution (``mcp_otel.span_events``), else on
+    the span current where the handler runs, when that span is recording. ``limits`` caps what one untrusted message may cost. With
     ``OTEL_SDK_DISABLED=true`` the handler does nothing at all.
     """
 
@@ -70,10 +71,10 @@ class OTelLogHandler:
         *,
         attributes: Mapping[str, Any] | None = None,
         min_level: LoggingLevel | None = None,
-        span_events: bool = False,
+        span_events: bool | None = None,
         limits: ConversionLimits | None = None,
     ) -> None:
-        self._span_events = span_events
+        self._span_events: SpanEvents | None = None
         # The default limits with the redaction rules of MCP_OTEL_REDACT_* (ConfigurationError if bad).
         self._limits = limits if limits is not None else ConversionLimits(redaction=rules_from_environment(os.environ))
         self._explicit: dict[str, AnyValue] = _clean_attributes(attributes)
@@ -83,6 +84,8 @@ class OTelLogHandler:
         self._emitter: Emitter | None = None
         if sdk_disabled():
             return
+        if span_events if span_events is not None else span_events_from_environment():
+            self._span_events = SpanEvents()
         if logger_provider is not None:
             self._emitter = Emitter(logger_provider, source="given")
             return
@@ -143,11 +146,13 @@ class OTelLogHandler:
         """Emit one MCP log message: mcp's ``LoggingFnT`` and FastMCP's ``LogHandler``."""
         self.handle(params)
 
-    def handle(self, params: Any) -> None:
+    def handle(self, params: Any, attribution: Attribution | None = None) -> None:
         """Synchronous form of ``await handler(params)``: convert and hand over; never raises.
 
         ``params`` is mcp's ``LoggingMessageNotificationParams`` (1.x or 2.x), FastMCP's
-        ``LogMessage``, or the raw JSON-RPC ``params`` mapping.
+        ``LogMessage``, or the raw JSON-RPC ``params`` mapping. ``attribution`` is the request
+        tracker's decision for it (``mcp_otel.attribution``): the record then gets the request's
+        trace context and attributes, or the ``mcp_otel.unattributed`` mark (counted).
         """
         emitter = self._emitter
         if emitter is None:
@@ -170,11 +175,13 @@ class OTelLogHandler:
             ):
                 emitter.accounting.count_filtered()
                 return
-            self._emit(emitter, level, data, logger_name, meta)
+            self._emit(emitter, level, data, logger_name, meta, attribution)
         except Exception as error:
             emitter.accounting.count_internal_error(error)
 
-    def _emit(self, emitter: Emitter, level: Any, data: Any, logger_name: Any, meta: Any) -> None:
+    def _emit(
+        self, emitter: Emitter, level: Any, data: Any, logger_name: Any, meta: Any, attribution: Attribution | None
+    ) -> None:
         now = time.time_ns()
         severity_number, severity_text, body, attributes, truncated, estimated_size = convert_message(
             level, data, self._limits
@@ -195,19 +202,31 @@ class OTelLogHandler:
                 attributes = {**attributes, LOGGER_NAME: scope_name}
         if truncated:
             attributes = {**attributes, TRUNCATED: True}
+        if attribution is None:
+            resolved = None
+            context = context_from_meta(meta) if meta else None
+        else:
+            resolved = attribution.resolve(meta)
+            context = resolved.context
+            attributes = {**attributes, **resolved.attributes}
+            if not resolved.certain:
+                emitter.accounting.count_unattributed()
         emitter.emit(
             logger,
             estimated_size,
             timestamp=now,
             observed_timestamp=now,
-            context=context_from_meta(meta) if meta else None,
+            context=context,
             severity_number=severity_number,
             severity_text=severity_text,
             body=body,
             attributes=attributes,
         )
-        if self._span_events:
-            _add_span_event(body, severity_text, attributes)
+        if self._span_events is not None:
+            if resolved is None:
+                add_current_span_event(body, severity_text, attributes)
+            else:
+                self._span_events.add(resolved, body, severity_text, attributes)
 
     # ---------------------------------------------------------------- standard error
 
@@ -303,13 +322,17 @@ class OTelLogHandler:
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export everything emitted so far; False when ``timeout_millis`` passed first. Blocks the thread."""
-        return True if self._emitter is None else self._emitter.flush(timeout_millis)
+        if self._emitter is None:
+            return True
+        if self._span_events is not None:
+            self._span_events.flush(timeout_millis)
+        return self._emitter.flush(timeout_millis)
 
     async def aflush(self, timeout_millis: int = 30_000) -> bool:
         """``force_flush`` without blocking the event loop: the wait runs in a worker thread."""
         if self._emitter is None:
             return True
-        return await anyio.to_thread.run_sync(self._emitter.flush, timeout_millis, abandon_on_cancel=True)
+        return await anyio.to_thread.run_sync(self.force_flush, timeout_millis, abandon_on_cancel=True)
 
     def shutdown(self, timeout_millis: int = DEFAULT_SHUTDOWN_TIMEOUT_MILLIS) -> None:
         """Flush, then shut down the provider if this handler built it. Idempotent. Blocks the thread.
@@ -318,12 +341,15 @@ class OTelLogHandler:
         exported by then is counted in ``stats()["dropped"]["shutdown"]``.
         """
         if self._emitter is not None:
+            if self._span_events is not None:
+                self._span_events.flush(timeout_millis)
+                self._span_events.shutdown()
             self._emitter.shutdown(timeout_millis)
 
     async def ashutdown(self, timeout_millis: int = DEFAULT_SHUTDOWN_TIMEOUT_MILLIS) -> None:
         """``shutdown`` without blocking the event loop."""
         if self._emitter is not None:
-            await anyio.to_thread.run_sync(self._emitter.shutdown, timeout_millis, abandon_on_cancel=True)
+            await anyio.to_thread.run_sync(self.shutdown, timeout_millis, abandon_on_cancel=True)
 
     def __enter__(self) -> Self:
         return self
@@ -340,18 +366,6 @@ class OTelLogHandler:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         await self.ashutdown()
-
-
-def _add_span_event(body: AnyValue, severity_text: str | None, attributes: Mapping[str, AnyValue]) -> None:
-    span = get_current_span()
-    if not span.is_recording():
-        return
-    event_attributes: dict[str, Any] = {
-        key: value for key, value in attributes.items() if isinstance(value, (str, bool, int, float))
-    }
-    event_attributes["log.severity"] = severity_text or ""
-    event_attributes["log.message"] = body if isinstance(body, str) else json.dumps(body, default=str)
-    span.add_event("mcp.log", event_attributes)
 
 
 def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, AnyValue]:

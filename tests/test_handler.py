@@ -131,7 +131,8 @@ def test_a_disabled_handler_does_nothing_and_reports_zeros(monkeypatch: pytest.M
     handler = OTelLogHandler()
     handler.handle(_message())
     assert handler.logger_provider is None
-    assert handler.stats() == {"received": 0, "filtered": 0, "exported": 0, "queued": 0, "dropped": NO_DROPS}
+    assert handler.stats() == {"received": 0, "filtered": 0, "exported": 0, "queued": 0, "dropped": NO_DROPS,
+                               "unattributed": 0}
 
 
 @pytest.mark.anyio

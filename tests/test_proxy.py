@@ -134,6 +134,7 @@ async def test_client_session_gets_the_same_results_and_the_receiver_the_logs(re
         "mcp.server.name": "weather-as-configured",  # --server-name wins over the server's own name
         "mcp.protocol.version": initialize_result["protocolVersion"],
         "network.transport": "pipe",
+        "mcp_otel.unattributed": "unasked",  # a legacy handshake: no log can be tied to a request for certain
     }
     if initialize_result["serverInfo"]["version"]:  # mcp 2.x's server reports an empty version
         expected_attributes["mcp.server.version"] = initialize_result["serverInfo"]["version"]
@@ -191,6 +192,7 @@ async def test_legacy_opt_in_makes_a_strict_server_log(http_receiver: OTLPReceiv
         "mcp.server.version": "1.2.3",
         "mcp.protocol.version": _wire(initialize_result)["protocolVersion"],
         "network.transport": "pipe",
+        "mcp_otel.unattributed": "unasked",  # legacy: the connection opted in, no request did
     }
 
 
@@ -571,6 +573,7 @@ async def test_a_wide_message_and_near_cap_messages_do_not_sink_their_batch(grpc
     assert wide.attributes["mcp_otel.truncated"] is True
     assert len(by_scope["near-cap"]) == 5
     assert all(len(record.body) == 28 and record.attributes == {"mcp.server.name": "sdk-test-server",
-               "mcp.protocol.version": record.attributes["mcp.protocol.version"], "network.transport": "pipe"}
+               "mcp.protocol.version": record.attributes["mcp.protocol.version"], "network.transport": "pipe",
+               "mcp_otel.unattributed": "unasked"}
                for record in by_scope["near-cap"])
     assert len(grpc_receiver.wait_for_requests(1)) >= 3  # the near-cap records did not fit one request

@@ -184,3 +184,57 @@ def test_meta_keys_are_mcp_types_own() -> None:
     assert (PROTOCOL_VERSION_META_KEY, LOG_LEVEL_META_KEY, SERVER_INFO_META_KEY) == (
         mcp_types.PROTOCOL_VERSION_META_KEY, mcp_types.LOG_LEVEL_META_KEY, mcp_types.SERVER_INFO_META_KEY
     )
+
+
+def _line(message: dict[str, Any]) -> bytes:
+    return json.dumps(message).encode() + b"\n"
+
+
+LOG_LINE = b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}\n'
+# (row id, host lines, server lines before the log, expected basis, expected request id)
+ATTRIBUTION_ROWS: list[tuple[str, list[bytes], list[bytes], str, Any]] = [
+    ("a 2026 request opted in by the proxy is the only one in flight",
+     [_line(_modern("tools/call", request_id=5))], [], "only_in_flight", 5),
+    ("the host's own opt-in counts the same",
+     [_line(_modern("tools/call", request_id="a", meta={LOG_LEVEL_META_KEY: "info"}))], [], "only_in_flight", "a"),
+    ("two in flight: ambiguous",
+     [_line(_modern("tools/call", request_id=1)), _line(_modern("tools/call", request_id=2))], [], "ambiguous", None),
+    ("answered (the usual spelling) leaves",
+     [_line(_modern("tools/call", request_id=1)), _line(_modern("tools/call", request_id=2))],
+     [b'{"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n'], "only_in_flight", 2),
+    ("answered (another spelling, read by parsing) leaves",
+     [_line(_modern("tools/call", request_id=1)), _line(_modern("tools/call", request_id=2))],
+     [b'{"result": {"id": 2}, "jsonrpc": "2.0", "id": 1}\n'], "only_in_flight", 2),
+    ("an error answer with a string id leaves",
+     [_line(_modern("tools/call", request_id="x\"y")), _line(_modern("tools/call", request_id=2))],
+     [b'{"jsonrpc":"2.0","id":"x\\"y","error":{"code":-32603,"message":"m"}}\n'], "only_in_flight", 2),
+    ("cancelled by the host leaves",
+     [_line(_modern("tools/call", request_id=1)), _line(_modern("tools/call", request_id=2)),
+      _line({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}})],
+     [], "only_in_flight", 1),
+    ("a legacy request is not opted in: unasked",
+     [_line({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "t"}})], [], "unasked", None),
+    ("nothing in flight: unasked", [], [], "unasked", None),
+]
+
+
+@pytest.mark.parametrize(("host_lines", "server_lines", "basis", "request_id"),
+                         [row[1:] for row in ATTRIBUTION_ROWS], ids=[row[0] for row in ATTRIBUTION_ROWS])
+def test_log_lines_carry_the_attribution_of_the_moment_they_were_relayed(
+    host_lines: list[bytes], server_lines: list[bytes], basis: str, request_id: Any
+) -> None:
+    protocol, _ = _protocol()
+    for line in host_lines:
+        protocol.from_host(line)
+    for line in server_lines:
+        protocol.from_server(line)
+    decision = protocol.from_server(LOG_LINE)
+    assert decision.attribution is not None
+    assert decision.attribution.basis == basis
+    if request_id is None:
+        assert decision.attribution.request is None
+    else:
+        assert decision.attribution.request is not None and decision.attribution.request.request_id == request_id
+    # The decision was taken now: the answer that follows does not change it.
+    protocol.from_server(b'{"jsonrpc":"2.0","id":5,"result":{}}\n')
+    assert decision.attribution.basis == basis

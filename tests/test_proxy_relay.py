@@ -70,9 +70,9 @@ def test_a_full_queue_drops_and_counts_without_waiting(
     release = threading.Event()
 
     class SlowConnection(ConnectionLog):
-        def handle(self, params: Any) -> None:
+        def handle(self, params: Any, attribution: Any = None) -> None:
             release.wait(10)  # an export thread stuck behind a slow conversion
-            super().handle(params)
+            super().handle(params, attribution)
 
     monkeypatch.setattr(relay, "MAX_PENDING_EXPORTS", 10)
     queue = ExportQueue(SlowConnection(handler))

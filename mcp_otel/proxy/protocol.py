@@ -23,18 +23,25 @@
 * :class:`ProxyProtocol` decides, for each line, what to forward and what to export. A line is
   parsed only when a substring test says it can matter; a log notification that matters for
   nothing else is forwarded first and parsed later, on the export thread.
+* Request attribution (``mcp_otel.attribution``): every host line that names a method is parsed
+  and its request (or cancellation) tracked before it reaches the server; a server response ends
+  its request (its id is read by a prefix match on the usual ``{"jsonrpc":"2.0","id":...,
+  "result"`` spelling, else by parsing the line); each server log line gets the tracker's
+  decision as it is relayed, so the export thread applies the request state of that moment.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from mcp_otel.attributes import server_attributes
+from mcp_otel.attribution import LOG_LEVEL_META_KEY, Attribution, RequestTracker
 from mcp_otel.levels import LoggingLevel
 from mcp_otel.proxy.framing import id_key, mentions, needles, parse, reencode
 
@@ -54,7 +61,6 @@ __all__ = [
 # Reserved `_meta` keys of MCP 2026-07-28, as mcp 2.x's mcp_types names them. Spelled out because
 # mcp 1.x has no such names and the proxy imports no mcp at all (it starts faster without).
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
-LOG_LEVEL_META_KEY = "io.modelcontextprotocol/logLevel"
 SERVER_INFO_META_KEY = "io.modelcontextprotocol/serverInfo"
 
 # A setLevel is answered at once by any server that declares logging; the bound only keeps a
@@ -67,6 +73,12 @@ _ENVELOPE = needles(PROTOCOL_VERSION_META_KEY)
 _LOG_LEVEL_KEY = needles(LOG_LEVEL_META_KEY)
 _SERVER_INFO = needles("serverInfo", SERVER_INFO_META_KEY)
 _RESPONSE_MEMBERS = needles("result", "error")
+_METHOD = needles("method")
+# A response as the SDKs spell it: the id is the top level's first or second member, so a match
+# is exact; any other spelling is parsed.
+_RESPONSE_PREFIX = re.compile(
+    rb'\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*"(?:result|error)"\s*:'
+)
 
 
 class OptInState(enum.Enum):
@@ -219,6 +231,7 @@ class ServerLine(NamedTuple):
     forward: bytes | None  # None: the answer to the proxy's own request, not for the host
     logs: list[Mapping[str, Any]]  # log notification params already parsed here
     unparsed_log_line: bytes | None  # a log notification line to parse on the export thread
+    attribution: Attribution | None = None  # the request tracker's decision for the line's logs
     malformed_logs: int = 0  # log notifications whose params is not an object: counted unparseable
 
 
@@ -236,16 +249,27 @@ class ProxyProtocol:
         self.log_level = log_level
         self.opt_in = LegacyOptIn(log_level, timeout_seconds=set_level_timeout_seconds, report=report)
         self.identity = ServerIdentity(on_identity)
+        self.tracker = RequestTracker()
         on_identity(self.identity.attributes)
 
     # ---------------------------------------------------------------- host -> server
 
     def from_host(self, line: bytes) -> list[bytes]:
         """What to write to the server for one host line: the line (re-encoded only to add the
-        2026-07-28 log-level key), then the proxy's own ``logging/setLevel`` when it is due."""
+        2026-07-28 log-level key), then the proxy's own ``logging/setLevel`` when it is due.
+        A request (or cancellation) is tracked as the server will receive it."""
+        if not mentions(line, _METHOD):
+            return [line]  # a response to a server's request: nothing to track or change
+        parsed = parse(line)
+        forward = self._forward_host_message(parsed, line)
+        for message in parsed if isinstance(parsed, list) else [parsed]:
+            if isinstance(message, dict):
+                self.tracker.sent(message)
+        return forward
+
+    def _forward_host_message(self, message: Any, line: bytes) -> list[bytes]:
         if not self._host_line_may_matter(line):
             return [line]
-        message = parse(line)
         if not isinstance(message, dict) or not isinstance(message.get("method"), str):
             return [line]
         method = message["method"]
@@ -289,7 +313,9 @@ class ProxyProtocol:
         """What to write to the host for one server line, and the log messages in it."""
         if not self._server_line_needs_parsing(line):
             if mentions(line, LOG_NOTIFICATION):
-                return ServerLine(line, [], line)
+                return ServerLine(line, [], line, self.tracker.attribute())
+            if len(self.tracker) and mentions(line, _RESPONSE_MEMBERS):
+                self._track_response(line)
             return ServerLine(line, [], None)
         parsed = parse(line)
         messages = parsed if isinstance(parsed, list) else [parsed]  # a JSON-RPC batch (2025-03-26)
@@ -311,15 +337,38 @@ class ProxyProtocol:
                     forward = None
                     continue
                 self._learn_from_response(message)
+        attribution = self.tracker.attribute() if logs or mentions(line, LOG_NOTIFICATION) else None
+        for message in messages:  # after the decision: a batch's logs belong to requests it answers
+            if isinstance(message, dict):
+                self.tracker.received(message)
         if parsed is None and mentions(line, LOG_NOTIFICATION):
-            return ServerLine(forward, logs, line)  # not JSON: the export thread counts it unparseable
-        return ServerLine(forward, logs, None, malformed)
+            return ServerLine(forward, logs, line, attribution)  # not JSON: the export thread counts it unparseable
+        return ServerLine(forward, logs, None, attribution, malformed)
+
+    def _track_response(self, line: bytes) -> None:
+        """End the request a response line answers, reading as little of the line as it can."""
+        match = _RESPONSE_PREFIX.match(line)
+        if match is not None:
+            self.tracker.finished(json.loads(match.group(1)))
+            return
+        parsed = parse(line)
+        for message in parsed if isinstance(parsed, list) else [parsed]:
+            if isinstance(message, dict):
+                self.tracker.received(message)
 
     def block_needs_reading(self, block: bytes) -> bool:
         """Whether any line of ``block`` (whole lines from the server) must be read before it is
-        forwarded; when not, the block goes to the host as it is. The same substring tests as for
-        one line: a needle in any line of the block is in the block."""
-        return self._server_line_needs_parsing(block)
+        forwarded; when not, the block goes to the host as it is, and one attribution holds for all
+        of its logs (``block_attribution``). The same substring tests as for one line (a needle in
+        any line of the block is in the block), plus: a response while requests are tracked, which
+        ends a request and so changes the attribution of the lines after it."""
+        if self._server_line_needs_parsing(block):
+            return True
+        return bool(len(self.tracker)) and mentions(block, _RESPONSE_MEMBERS)
+
+    def block_attribution(self) -> Attribution:
+        """The attribution of the logs in a block that ``block_needs_reading`` let through."""
+        return self.tracker.attribute()
 
     def _server_line_needs_parsing(self, line: bytes) -> bool:
         """Whether the line can matter for anything but export: the relay must read it before forwarding."""

@@ -13,6 +13,9 @@
   unfinished line once nothing more came for ``QUIET_SECONDS``). The export
   thread feeds them to the shared reader (``mcp_otel.stderr_reader``), which turns them into
   records and emits them with the server's identity.
+* **attribution**: the request a log belongs to is decided on the server -> host thread as the
+  line is relayed (``mcp_otel.attribution``, a few dictionary lookups), and handed over with it;
+  the export thread only applies that decision, so a request answered meanwhile changes nothing.
 * **export**: one thread takes what the relays handed over, parses and converts it, and emits it.
   The queue between them is bounded (``MAX_PENDING_EXPORTS`` items, ``MAX_PENDING_EXPORT_BYTES``
   bytes): when it is full the relays do not wait, the item is dropped and counted
@@ -35,6 +38,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from mcp_otel.attribution import Attribution
 from mcp_otel.connection import ConnectionLog
 from mcp_otel.errors import ConfigurationError
 from mcp_otel.handler import OTelLogHandler
@@ -77,18 +81,18 @@ class ExportQueue:
     def __init__(self, connection: ConnectionLog, stderr_reader: StderrReader | None = None) -> None:
         self._connection = connection
         self._stderr_reader = stderr_reader
-        self._items: deque[tuple[ExportKind, Any, int]] = deque()
+        self._items: deque[tuple[ExportKind, Any, int, Attribution | None]] = deque()
         self._bytes = 0
         self._closed = False
         self._condition = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="mcp_otel-proxy-export", daemon=True)
         self._thread.start()
 
-    def put(self, kind: ExportKind, item: Any, size: int) -> None:
-        """Hand over one item; never waits. Dropped and counted when the queue is full."""
+    def put(self, kind: ExportKind, item: Any, size: int, attribution: Attribution | None = None) -> None:
+        """Hand over one item (with the attribution decided for its logs); never waits. Dropped and counted when full."""
         with self._condition:
             if len(self._items) < MAX_PENDING_EXPORTS and self._bytes + size <= MAX_PENDING_EXPORT_BYTES:
-                self._items.append((kind, item, size))
+                self._items.append((kind, item, size, attribution))
                 self._bytes += size
                 self._condition.notify()
                 return
@@ -131,14 +135,14 @@ class ExportQueue:
                     self._condition.wait()
                 if not self._items:
                     return
-                kind, item, size = self._items.popleft()
+                kind, item, size, attribution = self._items.popleft()
                 self._bytes -= size
             try:
-                self._export(kind, item)
+                self._export(kind, item, attribution)
             except Exception as error:  # the export must go on whatever one item meets
                 self._connection.handler._count_internal_error(error)
 
-    def _export_line(self, line: bytes) -> None:
+    def _export_line(self, line: bytes, attribution: Attribution | None) -> None:
         connection = self._connection
         parsed = parse(line)
         if parsed is None:
@@ -148,18 +152,18 @@ class ExportQueue:
             if isinstance(message, dict) and message.get("method") == "notifications/message":
                 params = message.get("params")
                 if isinstance(params, Mapping):
-                    connection.handle(params)
+                    connection.handle(params, attribution)
                 else:
                     connection.handler._count_dropped("unparseable")
 
-    def _export(self, kind: ExportKind, item: Any) -> None:
+    def _export(self, kind: ExportKind, item: Any, attribution: Attribution | None) -> None:
         connection = self._connection
         if kind == "params":
-            connection.handle(item)
+            connection.handle(item, attribution)
         elif kind == "lines":
             for line in lines_of(item):
                 if mentions(line, LOG_NOTIFICATION):
-                    self._export_line(line)
+                    self._export_line(line, attribution)
         elif self._stderr_reader is not None:
             self._stderr_reader.feed(item)
 
@@ -186,17 +190,19 @@ def _relay_server_to_host(
 ) -> None:
     host_reads = True
     for block in read_blocks(child_fd):
-        logs: list[Mapping[str, Any]] = []
+        logs: list[tuple[Mapping[str, Any], Attribution | None]] = []
+        unparsed: list[tuple[bytes, Attribution | None]] = []
         malformed = 0
         if not failures.call(protocol.block_needs_reading, block, True):
             # The common case, a flood of log notifications included: nothing in these lines
             # matters before they reach the host, so they go at once, in one write, and the log
-            # lines in them are handed over in one piece, to be read on the export thread.
+            # lines in them are handed over in one piece, with one attribution (no response in the
+            # block ends a request), to be read on the export thread.
             outgoing = block
-            unparsed = block if mentions(block, LOG_NOTIFICATION) else None
+            if mentions(block, LOG_NOTIFICATION):
+                unparsed.append((block, failures.call(lambda _: protocol.block_attribution(), block, None)))
         else:
             pieces: list[bytes] = []
-            unparsed_lines: list[bytes] = []
             for line in lines_of(block):
                 decision = failures.call(protocol.from_server, line, None)
                 if decision is None:
@@ -204,23 +210,22 @@ def _relay_server_to_host(
                     continue
                 if decision.forward is not None:
                     pieces.append(decision.forward)
-                logs.extend(decision.logs)
+                logs.extend((params, decision.attribution) for params in decision.logs)
                 malformed += decision.malformed_logs
                 if decision.unparsed_log_line is not None:
-                    unparsed_lines.append(decision.unparsed_log_line)
+                    unparsed.append((decision.unparsed_log_line, decision.attribution))
             outgoing = b"".join(pieces)
-            unparsed = b"".join(unparsed_lines) or None
         if outgoing and host_reads:
             try:
                 write_all(host_fd, outgoing)
             except OSError:
                 host_reads = False  # the host stopped reading; keep draining so the server never blocks
-        for params in logs:
-            exports.put("params", params, len(block) // len(logs))
+        for params, attribution in logs:
+            exports.put("params", params, len(block) // len(logs), attribution)
         if malformed:
             exports.count_unparseable(malformed)
-        if unparsed is not None:
-            exports.put("lines", unparsed, len(unparsed))
+        for lines, attribution in unparsed:
+            exports.put("lines", lines, len(lines), attribution)
     protocol.server_gone()  # nothing will answer any more: release the other thread if it waits
     try:
         os.close(host_fd)  # end of the server's output is end of the host's input

@@ -43,6 +43,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from .certificates import CertificatePair
@@ -52,6 +57,7 @@ OTLPProtocol = Literal["grpc", "http/protobuf"]
 RespondMode = Literal["ok", "never", "error"]
 
 LOGS_PATH = "/v1/logs"
+TRACES_PATH = "/v1/traces"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """Working directory for the child process, so that ``tests.support`` is importable there."""
 
@@ -205,6 +211,45 @@ class _LogsServicer(logs_service_pb2_grpc.LogsServiceServicer):
         raise AssertionError("unreachable: context.abort raises")
 
 
+@dataclass(frozen=True)
+class ReceivedSpan:
+    """One span from an accepted trace export, decoded (events as name and attributes)."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    events: tuple[tuple[str, dict[str, Any]], ...]
+
+
+def flatten_spans(message: ExportTraceServiceRequest) -> list[ReceivedSpan]:
+    return [
+        ReceivedSpan(
+            trace_id=_hex_id(span.trace_id),
+            span_id=_hex_id(span.span_id),
+            parent_span_id=_hex_id(span.parent_span_id),
+            name=span.name,
+            events=tuple((event.name, decode_key_values(event.attributes)) for event in span.events),
+        )
+        for resource_spans in message.resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
+
+
+class _TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
+    """Traces are always acknowledged (``respond`` is for logs only)."""
+
+    def __init__(self, receiver: OTLPReceiver) -> None:
+        self._receiver = receiver
+
+    def Export(
+        self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
+    ) -> ExportTraceServiceResponse:
+        self._receiver._accept_spans(request)
+        return ExportTraceServiceResponse()
+
+
 def _start_grpc_server(receiver: OTLPReceiver, port: int, tls: CertificatePair | None) -> tuple[grpc.Server, int]:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="otlp-grpc-receiver"),
@@ -212,6 +257,7 @@ def _start_grpc_server(receiver: OTLPReceiver, port: int, tls: CertificatePair |
         options=[("grpc.so_reuseport", 0)],
     )
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_LogsServicer(receiver), server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceServicer(receiver), server)
     address = f"{LOOPBACK_HOST}:{port}"
     if tls is None:
         bound_port = server.add_insecure_port(address)
@@ -295,6 +341,9 @@ class _OTLPHTTPHandler(BaseHTTPRequestHandler):
         """Silence per-request access logs; they only clutter test output."""
 
     def do_POST(self) -> None:
+        if self.path.split("?", 1)[0] == TRACES_PATH:
+            self._receive_spans()
+            return
         if self.path.split("?", 1)[0] != LOGS_PATH:
             self._reply(404)
             return
@@ -318,6 +367,16 @@ class _OTLPHTTPHandler(BaseHTTPRequestHandler):
         else:
             self.server.receiver._stopping.wait()
             self.close_connection = True  # drop the connection without any response
+
+    def _receive_spans(self) -> None:
+        content_encoding = (self.headers.get("Content-Encoding") or "").strip().lower() or None
+        try:
+            message = ExportTraceServiceRequest.FromString(_decompress(self._read_body(), content_encoding))
+        except (ValueError, OSError, zlib.error, DecodeError):
+            self._reply(400)
+            return
+        self.server.receiver._accept_spans(message)
+        self._reply(200, ExportTraceServiceResponse().SerializeToString())
 
     def _read_body(self) -> bytes:
         if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
@@ -383,6 +442,7 @@ class OTLPReceiver:
         self._on_request = on_request
         self._condition = threading.Condition()
         self._requests: list[ReceivedRequest] = []
+        self._spans: list[ReceivedSpan] = []
         self._stopping = threading.Event()
         self._bound_port: int | None = None
         self._grpc_server: grpc.Server | None = None
@@ -469,6 +529,20 @@ class OTLPReceiver:
     def wait_for_requests(self, count: int, timeout: float = 10.0) -> list[ReceivedRequest]:
         """Block until at least ``count`` requests arrived (including refused ones); AssertionError on timeout."""
         return self._wait_until(lambda: list(self._requests), count, timeout, "export requests")
+
+    def spans(self) -> list[ReceivedSpan]:
+        """Every span received so far (OTLP traces on the same port), in arrival order."""
+        with self._condition:
+            return list(self._spans)
+
+    def wait_for_spans(self, count: int, timeout: float = 10.0) -> list[ReceivedSpan]:
+        """Block until at least ``count`` spans arrived; AssertionError on timeout."""
+        return self._wait_until(lambda: list(self._spans), count, timeout, "spans")
+
+    def _accept_spans(self, message: ExportTraceServiceRequest) -> None:
+        with self._condition:
+            self._spans.extend(flatten_spans(message))
+            self._condition.notify_all()
 
     def _accepted_records_locked(self) -> list[ReceivedRecord]:
         return [record for request in self._requests if request.accepted for record in flatten_records(request.message)]

@@ -15,3 +15,8 @@ SEVERITY_NUMBER_BY_MCP_LEVEL: dict[str, int] = {
 }
 SEVERITY_ROWS = list(SEVERITY_NUMBER_BY_MCP_LEVEL.items())
 MCP_LEVELS = list(SEVERITY_NUMBER_BY_MCP_LEVEL)
+
+
+def traceparent(trace_id: str, span_id: str, flags: str = "01") -> str:
+    """A W3C ``traceparent`` header value (Trace Context, version 00)."""
+    return f"00-{trace_id}-{span_id}-{flags}"

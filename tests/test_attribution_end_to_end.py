@@ -1,0 +1,176 @@
+"""Every log tied to the request that caused it: real clients, real stdio servers, a real receiver.
+
+mcp 2.x only (its ``Client`` injects each request's trace context, SEP-414); CI's mcp 1.x
+environment does not run it. The servers log with plain ``ctx.info``: nothing is stamped, so
+the trace context the records carry can only come from the attribution.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import format_span_id, format_trace_id
+
+from mcp_otel import OTelLogHandler, connect_client
+from mcp_otel.errors import ConfigurationError
+from mcp_otel.span_events import span_events_from_environment
+from tests.conftest import PYTHON, SERVERS
+from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord, ReceivedSpan
+from tests.support.tracing import installed, otlp_span_processor, recorded_spans
+
+
+REQUEST_LOGS_SERVER = str(SERVERS / "request_logs_server.py")
+
+
+def _proxied_server(receiver: OTLPReceiver, **variables: str) -> StdioServerParameters:
+    environment = {
+        "OTEL_BLRP_SCHEDULE_DELAY": "50",
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": receiver.protocol,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the package under test, in the child too
+        **variables,
+    }
+    return StdioServerParameters(
+        command=PYTHON, args=["-m", "mcp_otel.cli", "proxy", "--", PYTHON, REQUEST_LOGS_SERVER], env=environment
+    )
+
+
+def _client_span(spans: list[ReadableSpan], name: str) -> ReadableSpan:
+    (span,) = [span for span in spans if span.name == name]
+    return span
+
+
+def assert_attributed_to(record: ReceivedRecord, span: ReadableSpan, tool: str) -> None:
+    context = span.get_span_context()
+    assert context is not None
+    assert record.trace_id == format_trace_id(context.trace_id)
+    assert record.span_id == format_span_id(context.span_id)
+    assert record.flags & 0x01 == 1
+    assert record.attributes["mcp.method.name"] == "tools/call"
+    assert record.attributes["gen_ai.tool.name"] == tool
+    assert span.attributes is not None
+    assert record.attributes["jsonrpc.request.id"] == span.attributes["jsonrpc.request.id"]
+    assert "mcp_otel.unattributed" not in record.attributes
+
+
+@pytest.mark.anyio
+async def test_through_the_proxy_logs_carry_the_hosts_client_span(receiver: OTLPReceiver) -> None:
+    with recorded_spans() as spans:
+        async with Client(_proxied_server(receiver), log_level="debug") as host:
+            assert host.protocol_version == "2026-07-28"
+            await host.call_tool("work", {"label": "porto"})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["porto done", "porto started"]
+    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
+    for record in records:
+        assert_attributed_to(record, call, "work")
+
+
+@pytest.mark.anyio
+async def test_through_the_proxy_concurrent_calls_are_marked_not_guessed(receiver: OTLPReceiver) -> None:
+    async with Client(_proxied_server(receiver), log_level="debug") as host:
+        async with anyio.create_task_group() as group:
+            for label in ("a", "b"):
+                group.start_soon(host.call_tool, "meet", {"label": label, "parties": 2})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["a met", "b met"]
+    for record in records:
+        assert record.attributes["mcp_otel.unattributed"] == "ambiguous"
+        assert "jsonrpc.request.id" not in record.attributes
+        assert record.trace_id == "" and record.span_id == ""  # no trace rather than a wrong one
+
+
+DIRECT_SERVER = StdioServerParameters(command=PYTHON, args=[REQUEST_LOGS_SERVER])
+
+
+@pytest.mark.anyio
+async def test_connect_client_logs_carry_the_sdks_client_span(receiver: OTLPReceiver) -> None:
+    with recorded_spans() as spans, OTelLogHandler() as handler:
+        async with connect_client(DIRECT_SERVER, handler) as client:
+            assert client.protocol_version == "2026-07-28"
+            await client.call_tool("work", {"label": "lisbon"})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["lisbon done", "lisbon started"]
+    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
+    for record in records:
+        assert_attributed_to(record, call, "work")
+        assert record.attributes["mcp.server.name"] == "request-logs"
+    assert handler.stats()["unattributed"] == 0
+
+
+@pytest.mark.anyio
+async def test_connect_client_concurrent_calls_over_stdio_are_marked_and_counted(receiver: OTLPReceiver) -> None:
+    with recorded_spans() as spans, OTelLogHandler() as handler:
+        async with connect_client(DIRECT_SERVER, handler) as client:
+            async with anyio.create_task_group() as group:
+                for label in ("a", "b"):
+                    group.start_soon(client.call_tool, "meet", {"label": label, "parties": 2})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["a met", "b met"]
+    call_traces = {format_trace_id(span.context.trace_id) for span in spans.get_finished_spans() if span.context}
+    for record in records:
+        assert record.attributes["mcp_otel.unattributed"] == "ambiguous"
+        assert "jsonrpc.request.id" not in record.attributes
+        assert record.trace_id == "" and record.trace_id not in call_traces  # no trace rather than a wrong one
+    assert handler.stats()["unattributed"] == 2
+
+
+# --------------------------------------------------------------------------- span events (Jaeger)
+
+
+def _log_events(span: ReceivedSpan) -> list[dict[str, Any]]:
+    return [attributes for name, attributes in span.events if name == "mcp.log"]
+
+
+@pytest.mark.anyio
+async def test_span_events_go_on_the_open_client_span(receiver: OTLPReceiver) -> None:
+    with installed(otlp_span_processor(receiver.protocol, receiver.endpoint)):
+        with OTelLogHandler(span_events=True) as handler:
+            async with connect_client(DIRECT_SERVER, handler) as client:
+                await client.call_tool("work", {"label": "faro"})
+    receiver.wait_for_records(2)
+    (call,) = [span for span in receiver.wait_for_spans(1) if span.name == "MCP send tools/call work"]
+    events = _log_events(call)
+    assert sorted((event["log.message"], event["log.severity"]) for event in events) == [
+        ("faro done", "info"), ("faro started", "info")
+    ]
+    for event in events:
+        assert event["gen_ai.tool.name"] == "work"
+        assert event["jsonrpc.request.id"] == str(event["jsonrpc.request.id"])
+    records = receiver.records()
+    assert {record.span_id for record in records} == {call.span_id}
+
+
+@pytest.mark.anyio
+async def test_span_events_through_the_proxy_go_on_a_child_of_the_hosts_span(receiver: OTLPReceiver) -> None:
+    with recorded_spans() as spans:
+        server = _proxied_server(receiver, MCP_OTEL_SPAN_EVENTS="true")
+        async with Client(server, log_level="debug") as host:
+            await host.call_tool("work", {"label": "braga"})
+    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work").get_span_context()
+    assert call is not None
+    receiver.wait_for_records(2)
+    children = [span for span in receiver.wait_for_spans(2) if span.name == "notifications/message"]
+    assert len(children) == 2  # one short span per log
+    for child in children:
+        assert child.trace_id == format_trace_id(call.trace_id)
+        assert child.parent_span_id == format_span_id(call.span_id)
+    events = [event for child in children for event in _log_events(child)]
+    assert sorted((event["log.message"], event["log.severity"]) for event in events) == [
+        ("braga done", "info"), ("braga started", "info")
+    ]
+
+
+def test_span_events_variable_is_read_strictly(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value, expected in (("true", True), ("FALSE", False), ("", False)):
+        monkeypatch.setenv("MCP_OTEL_SPAN_EVENTS", value)
+        assert span_events_from_environment() is expected
+    monkeypatch.setenv("MCP_OTEL_SPAN_EVENTS", "yes")
+    with pytest.raises(ConfigurationError, match="MCP_OTEL_SPAN_EVENTS"):
+        OTelLogHandler()
