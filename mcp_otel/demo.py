@@ -8,8 +8,9 @@ line (``mcp_otel.console``); the environment is validated either way.
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mcp_otel.accounting import Stats
 from mcp_otel.console import printing_provider_unless_configured
@@ -40,11 +41,36 @@ async def run_demo(level: LoggingLevel = "debug", city: str = "Lisbon") -> DemoR
     validate_environment()
     server = StdioServerParameters(command=sys.executable, args=["-m", "mcp_otel.demo_server"])
     handler = OTelLogHandler(logger_provider=printing_provider_unless_configured())
+    tracer_provider = _tracer_provider_for_span_events()
     try:
         text = await _call_tool(server, handler, level, city)
     finally:
         await handler.ashutdown()
+        if tracer_provider is not None:
+            tracer_provider.shutdown()
     return DemoResult(text, handler.stats())
+
+
+def _tracer_provider_for_span_events() -> Any:
+    """With ``MCP_OTEL_SPAN_EVENTS=true``, the demo is an application that traces: without a global
+    SDK TracerProvider, mcp's client makes no ``MCP send tools/call`` span and injects no context,
+    so no log could be tied to its call. One from ``OTEL_TRACES_EXPORTER`` is set as the global."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from mcp_otel.span_events import _exporter_from_environment, span_events_from_environment
+
+    if not span_events_from_environment() or isinstance(trace.get_tracer_provider(), TracerProvider):
+        return None
+    exporter = _exporter_from_environment(os.environ)
+    if exporter is None:
+        return None
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return provider
 
 
 async def _call_tool(server: object, handler: OTelLogHandler, level: LoggingLevel, city: str) -> str:

@@ -174,3 +174,33 @@ def test_span_events_variable_is_read_strictly(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("MCP_OTEL_SPAN_EVENTS", "yes")
     with pytest.raises(ConfigurationError, match="MCP_OTEL_SPAN_EVENTS"):
         OTelLogHandler()
+
+
+def test_the_demo_with_span_events_puts_each_log_on_its_tool_call_span() -> None:
+    # The collector-config/jaeger route: `MCP_OTEL_SPAN_EVENTS=true mcp-otel demo`. The demo sets a
+    # tracer provider from OTEL_TRACES_EXPORTER (console here), so mcp's client span exists and
+    # every one of the eight logs is an event on it.
+    import json
+    import subprocess
+
+    from tests.conftest import REPOSITORY
+
+    environment = {name: value for name, value in os.environ.items() if not name.startswith(("OTEL_", "MCP_OTEL_"))}
+    environment.update(MCP_OTEL_SPAN_EVENTS="true", OTEL_TRACES_EXPORTER="console")
+    completed = subprocess.run(
+        [PYTHON, "-m", "mcp_otel", "demo"], capture_output=True, text=True, env=environment, cwd=REPOSITORY, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    decoder = json.JSONDecoder()
+    spans: list[dict[str, Any]] = []
+    text = completed.stdout
+    position = text.find("{\n")
+    while position >= 0:
+        span, end = decoder.raw_decode(text, position)
+        spans.append(span)
+        position = text.find("{\n", end)
+    [tool_call] = [span for span in spans if span["name"].startswith("MCP send tools/call")]
+    events = [event for event in tool_call["events"] if event["name"] == "mcp.log"]
+    assert sorted(event["attributes"]["log.severity"] for event in events) == sorted(
+        ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+    )
