@@ -23,7 +23,6 @@ from tests.conftest import PYTHON, SERVERS
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord, ReceivedSpan
 from tests.support.tracing import installed, otlp_span_processor, recorded_spans
 
-
 REQUEST_LOGS_SERVER = str(SERVERS / "request_logs_server.py")
 
 
