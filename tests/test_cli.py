@@ -108,3 +108,4 @@ def test_demo_exits_1_when_the_collector_acknowledged_nothing() -> None:
     )
     assert completed.returncode == 1, completed.stderr
     assert completed.stdout.strip().endswith("0 of 8 records acknowledged by the collector")
+    assert "last export failure: connection refused (http://127.0.0.1:" in completed.stderr  # the cause, named
