@@ -55,3 +55,12 @@ def receiver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", request.param)
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", live_receiver.endpoint)
         yield live_receiver
+
+
+@pytest.fixture
+def http_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[OTLPReceiver]:
+    """One live OTLP/HTTP receiver, with the environment pointing the handler at it."""
+    with OTLPReceiver("http/protobuf") as live_receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", live_receiver.endpoint)
+        yield live_receiver

@@ -6,8 +6,6 @@ The same server and the same five records as ``tests/test_stderr_source.py``. mc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from mcp import Client
 from mcp.client.stdio import stdio_client
@@ -17,14 +15,6 @@ from tests.support.otlp_receiver import OTLPReceiver
 from tests.support.stderr_records import assert_the_five_records, stderr_server
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def http_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[OTLPReceiver]:
-    with OTLPReceiver("http/protobuf") as live_receiver:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", live_receiver.endpoint)
-        yield live_receiver
 
 
 async def test_capture_stderr_with_mcp_client(http_receiver: OTLPReceiver) -> None:

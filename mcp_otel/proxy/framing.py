@@ -74,33 +74,8 @@ def read_lines(fd: int) -> Iterator[bytes]:
     Raw ``os.read``, no buffered file object: no length limit (a long line's chunks are joined
     once), and a thread blocked here holds no lock that interpreter shutdown would wait for.
     """
-    pending: list[bytes] = []
-    while True:
-        try:
-            chunk = os.read(fd, _READ_SIZE)
-        except BlockingIOError:  # a host that handed over a non-blocking pipe: wait for data
-            select.select([fd], [], [])
-            continue
-        except OSError:  # the other end vanished in a way that is not a clean EOF
-            chunk = b""
-        if not chunk:
-            if pending:
-                yield b"".join(pending)
-            return
-        start = 0
-        while True:
-            end = chunk.find(b"\n", start)
-            if end < 0:
-                if start < len(chunk):
-                    pending.append(chunk[start:] if start else chunk)
-                break
-            piece = chunk[start : end + 1]
-            if pending:
-                pending.append(piece)
-                piece = b"".join(pending)
-                pending = []
-            yield piece
-            start = end + 1
+    for block in read_blocks(fd):
+        yield from lines_of(block)
 
 
 def read_blocks(fd: int) -> Iterator[bytes]:
