@@ -19,9 +19,12 @@ the transport says so) and R is in flight                                       
 exactly one opted-in request is in flight                   ``only_in_flight``    R's trace context and
                                                                                   attributes
 several opted-in requests are in flight (or the tracker     ``ambiguous``         ``mcp_otel.unattributed
-had to forget one, see the cap)                                                   = "ambiguous"``
+had to forget one, see the cap; or it came on the stream                          = "ambiguous"``
+of a request the tracker forgot)
 no opted-in request is in flight (a legacy server that      ``unasked``           ``mcp_otel.unattributed
-sends unasked, a log after the answer)                                            = "unasked"``
+sends unasked, a log after the answer), or the transport                          = "unasked"``
+delivered it outside every request's stream (Streamable
+HTTP's standalone GET stream)
 ==========================================================  ====================  ==========================
 
 A request's attributes follow the MCP semantic conventions: ``mcp.method.name``,
@@ -235,18 +238,24 @@ class RequestTracker:
         if "method" not in message and "id" in message and ("result" in message or "error" in message):
             self.finished(message["id"])
 
-    def attribute(self, *, related_request_id: object = None, on_request_stream: bool = False) -> Attribution:
+    def attribute(
+        self, *, related_request_id: object = None, on_request_stream: bool = False, standalone: bool = False
+    ) -> Attribution:
         """The decision for a log notification arriving now, before its ``_meta`` is read.
 
-        ``on_request_stream``: the transport delivered it on ``related_request_id``'s stream. The
-        caller applies :meth:`Attribution.stamped` / :meth:`Attribution.resolve` with the
-        notification's ``_meta`` (which may be read later, on another thread).
+        ``on_request_stream``: the transport delivered it on ``related_request_id``'s stream.
+        ``standalone``: the transport delivered it outside every request's stream (Streamable
+        HTTP's standalone GET stream), so it belongs to no request. The caller applies
+        :meth:`Attribution.resolve` with the notification's ``_meta`` (which may be read later, on
+        another thread).
         """
         with self._lock:
             if on_request_stream:
                 request = self._requests.get(request_key(related_request_id))
-                if request is not None:
-                    return Attribution("stream", request)
+                # Not tracked (forgotten past the cap): it is still R's, so no other request's.
+                return Attribution("ambiguous") if request is None else Attribution("stream", request)
+            if standalone:
+                return Attribution("unasked")
             unsure = bool(self._forgotten) or self._lost_track
             if len(self._opted_in) == 1 and not unsure:
                 return Attribution("only_in_flight", next(iter(self._opted_in.values())))

@@ -10,9 +10,25 @@ through two streams of ``SessionMessage``. :class:`AttributingStreams` wraps the
   when the request's ``traceparent`` names it.
 * **read**: each message is looked at as the client's receive loop takes it, in order: a response
   ends its request; a ``notifications/message`` is attributed at that moment (with the request
-  whose stream it came on, when the transport's ``SessionMessage.metadata`` says so) and
-  exported there, through the :class:`~mcp_otel.connection.ConnectionLog`. The handler does no
-  I/O, so the receive loop is not held up. The client itself then needs no logging callback.
+  whose stream it came on, when the transport says so, see below) and exported there, through
+  the :class:`~mcp_otel.connection.ConnectionLog`. The handler does no I/O, so the receive loop
+  is not held up. The client itself then needs no logging callback.
+
+Which request's stream a message came on. mcp 2.x's Streamable HTTP client reads each request's
+response stream (the SSE body of its POST) in a task that inherits the context of the task that
+sent the request, and its read stream hands over, with each message, the context of the task
+that sent it (``last_context``, the SDK's own way to carry tracing across its streams). So the
+write wrapper marks the context in which it hands a request to the transport (a context
+variable holding this connection and the request's id, reset as soon as the hand-over is done),
+and the read wrapper reads that mark back from the context a message arrives with: a log that
+carries the mark of request R came on R's stream. A message read by a task the mark never
+reached (stdio's one reader, the standalone GET stream) carries none. Once an answer has come
+marked (the handshake's, on HTTP), the connection is known to have per-request streams, and
+an unmarked log came on none of them: it belongs to no request (``unasked``), even when one
+opted-in request is in flight. The transport's
+``SessionMessage.metadata.related_request_id`` counts too, for a transport that sets it. mcp
+1.x's streams carry no context: there, concurrent calls over HTTP are told apart by nothing,
+and are marked ``ambiguous`` like stdio's.
 
 mcp 2.x's ``Client`` accepts any ``Transport``: :class:`AttributingTransport` wraps one (the
 ``connect_client`` helper builds it for stdio parameters, URLs and transports). By hand::
@@ -28,6 +44,7 @@ mcp 2.x's ``Client`` accepts any ``Transport``: :class:`AttributingTransport` wr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import Context, ContextVar
 from types import TracebackType
 from typing import Any
 
@@ -37,6 +54,10 @@ from mcp_otel.attribution import RequestTracker
 from mcp_otel.connection import ConnectionLog
 
 __all__ = ["AttributingStreams", "AttributingTransport"]
+
+# (the connection's AttributingStreams, the request's id) while a request is handed to the
+# transport: the transport's task for that request inherits it (see the module docstring).
+_SENDING: ContextVar[tuple[AttributingStreams, Any] | None] = ContextVar("mcp_otel_sending_request", default=None)
 
 
 def _message_fields(session_message: Any) -> Mapping[str, Any]:
@@ -65,31 +86,52 @@ class AttributingStreams:
     def __init__(self, connection: ConnectionLog, tracker: RequestTracker | None = None) -> None:
         self.connection = connection
         self.tracker = RequestTracker() if tracker is None else tracker
+        # Set once an answer arrives marked with its request (see the module docstring).
+        self.per_request_streams = False
 
     def wrap(self, read_stream: Any, write_stream: Any) -> tuple[Any, Any]:
         """The two streams to give the client instead of the transport's."""
         return _AttributingReadStream(read_stream, self), _TrackingWriteStream(write_stream, self)
 
-    def sent(self, session_message: Any) -> None:
-        """The client is sending ``session_message`` (in the sending task: its span is current)."""
+    def sent(self, session_message: Any) -> Mapping[str, Any]:
+        """The client is sending ``session_message`` (in the sending task: its span is current).
+
+        Returns the message's fields (empty when the tracker has nothing to read in it).
+        """
         fields = _message_fields(session_message)
         if fields:
             self.tracker.sent(fields, span=get_current_span())
+        return fields
 
-    def received(self, item: Any) -> None:
-        """The client's receive loop takes ``item`` (a ``SessionMessage`` or an exception)."""
+    def received(self, item: Any, sender_context: Context | None = None) -> None:
+        """The client's receive loop takes ``item`` (a ``SessionMessage`` or an exception).
+
+        ``sender_context``: the context of the transport task that sent it, when the stream says.
+        """
         fields = _message_fields(item)
         if not fields:
             return
+        mark = sender_context.get(_SENDING) if sender_context is not None else None
+        if mark is not None and mark[0] is not self:  # another connection's mark says nothing of ours
+            mark = None
         if fields.get("method") == "notifications/message":
             params = fields.get("params")
             metadata = getattr(item, "metadata", None)
             related_request_id = getattr(metadata, "related_request_id", None)
+            on_request_stream = related_request_id is not None
+            if mark is not None:
+                related_request_id, on_request_stream = mark[1], True
             attribution = self.tracker.attribute(
-                related_request_id=related_request_id, on_request_stream=related_request_id is not None
+                related_request_id=related_request_id,
+                on_request_stream=on_request_stream,
+                # Once answers came marked, this transport has per-request streams: an unmarked
+                # log came on none of them (the standalone stream), so it is no request's.
+                standalone=not on_request_stream and self.per_request_streams,
             )
             self.connection.handle(params if params is not None else {}, attribution)
             return
+        if mark is not None and "method" not in fields:
+            self.per_request_streams = True  # an answer came on its request's own stream
         self.tracker.received(fields)
 
 
@@ -124,12 +166,26 @@ class _TrackingWriteStream(_StreamWrapper):
 
     async def send(self, item: Any) -> None:
         # Before the transport sees it: an answer or a log for it cannot come earlier.
-        self._streams.sent(item)
-        await self._inner.send(item)
+        fields = self._streams.sent(item)
+        if "method" not in fields or "id" not in fields:  # not a request: no stream of its own
+            await self._inner.send(item)
+            return
+        mark = _SENDING.set((self._streams, fields["id"]))
+        try:
+            await self._inner.send(item)
+        finally:
+            _SENDING.reset(mark)  # the caller's own context never keeps it
 
     def send_nowait(self, item: Any) -> None:
-        self._streams.sent(item)
-        self._inner.send_nowait(item)
+        fields = self._streams.sent(item)
+        if "method" not in fields or "id" not in fields:
+            self._inner.send_nowait(item)
+            return
+        mark = _SENDING.set((self._streams, fields["id"]))
+        try:
+            self._inner.send_nowait(item)
+        finally:
+            _SENDING.reset(mark)
 
 
 class _AttributingReadStream(_StreamWrapper):
@@ -139,7 +195,9 @@ class _AttributingReadStream(_StreamWrapper):
 
     def _look_at(self, item: Any) -> Any:
         try:
-            self._streams.received(item)
+            # mcp 2.x's context streams keep the sending task's context of the item just taken.
+            sender_context = getattr(self._inner, "last_context", None)
+            self._streams.received(item, sender_context if isinstance(sender_context, Context) else None)
         except Exception as error:  # the client's receive loop must go on whatever one message meets
             self._streams.connection.handler._count_internal_error(error)
         return item

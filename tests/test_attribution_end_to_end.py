@@ -8,6 +8,8 @@ the trace context the records carry can only come from the attribution.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,8 +22,9 @@ from mcp_otel import OTelLogHandler, connect_client
 from mcp_otel.errors import ConfigurationError
 from mcp_otel.span_events import span_events_from_environment
 from tests.conftest import PYTHON, SERVERS
-from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord, ReceivedSpan
-from tests.support.tracing import installed, otlp_span_processor, recorded_spans
+from tests.support.child_process import LOOPBACK_HOST, ChildProcess
+from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord, ReceivedSpan, free_port
+from tests.support.tracing import global_tracer_provider, installed, otlp_span_processor, recorded_spans
 
 REQUEST_LOGS_SERVER = str(SERVERS / "request_logs_server.py")
 
@@ -118,6 +121,57 @@ async def test_connect_client_concurrent_calls_over_stdio_are_marked_and_counted
         assert "jsonrpc.request.id" not in record.attributes
         assert record.trace_id == "" and record.trace_id not in call_traces  # no trace rather than a wrong one
     assert handler.stats()["unattributed"] == 2
+
+
+# --------------------------------------------------------------------------- Streamable HTTP
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[str]:
+    """``request_logs_server.py`` served over Streamable HTTP in its own process: its URL."""
+    port = free_port()
+    server = ChildProcess(tmp_path / "http-server.log", startup_timeout=30)
+    server.name = "request-logs HTTP server"
+    server.start_child([PYTHON, REQUEST_LOGS_SERVER, "--http", str(port)], [port], env=os.environ)
+    try:
+        yield f"http://{LOOPBACK_HOST}:{port}/mcp"
+    finally:
+        server.stop()
+
+
+@pytest.mark.anyio
+async def test_over_http_concurrent_calls_each_get_their_own_calls_span(
+    receiver: OTLPReceiver, http_server: str
+) -> None:
+    # Two calls in flight at once, each logging while the other is still waiting: only the
+    # response stream a log came on tells them apart (the server stamps nothing).
+    tracer = global_tracer_provider().get_tracer("test")
+    callers: dict[str, int] = {}
+
+    async def call(client: Client, label: str) -> None:
+        with tracer.start_as_current_span(f"caller {label}") as caller:
+            callers[label] = caller.get_span_context().span_id
+            await client.call_tool("meet", {"label": label, "parties": 2})
+
+    with recorded_spans() as spans, OTelLogHandler() as handler:
+        async with connect_client(http_server, handler) as client:
+            assert client.protocol_version == "2026-07-28"
+            async with anyio.create_task_group() as group:
+                for label in ("a", "b"):
+                    group.start_soon(call, client, label)
+            await client.call_tool("work", {"label": "evora"})
+    records = {str(record.body): record for record in receiver.wait_for_records(4)}
+    assert sorted(records) == ["a met", "b met", "evora done", "evora started"]
+    calls = [span for span in spans.get_finished_spans() if span.name == "MCP send tools/call meet"]
+    assert len(calls) == 2
+    for label in ("a", "b"):
+        (own_call,) = [span for span in calls if span.parent is not None and span.parent.span_id == callers[label]]
+        assert_attributed_to(records[f"{label} met"], own_call, "meet")
+    work = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
+    for body in ("evora started", "evora done"):
+        assert_attributed_to(records[body], work, "work")
+        assert records[body].attributes["network.transport"] == "tcp"
+    assert handler.stats()["unattributed"] == 0
 
 
 # --------------------------------------------------------------------------- span events (Jaeger)

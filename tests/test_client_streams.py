@@ -6,6 +6,7 @@ The mcp 2.x end-to-end cases (the SDK's client span, concurrent calls) are in
 
 from __future__ import annotations
 
+import contextvars
 import sys
 from typing import Any
 
@@ -55,6 +56,11 @@ def _log(text: str) -> SessionMessage:
     return _session_message(types.JSONRPCNotification(jsonrpc="2.0", method="notifications/message", params=params))
 
 
+def _body(item: SessionMessage) -> Any:
+    message = getattr(item.message, "root", item.message)
+    return message.params["data"]  # type: ignore[union-attr]
+
+
 def _answer(request_id: int) -> SessionMessage:
     return _session_message(types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result={}))
 
@@ -98,3 +104,74 @@ async def test_connect_session_on_a_legacy_handshake_marks_logs_unasked(receiver
         assert record.attributes["mcp_otel.unattributed"] == "unasked"
         assert record.attributes["mcp.server.name"] == "weather"
     assert handler.stats()["unattributed"] == 8
+
+
+class _ContextStream:
+    """Both ends of a memory stream that carries the sender's context, as mcp 2.x's ``create_context_streams``.
+
+    Written out here so the test runs on mcp 1.x too (its streams carry no context); the real
+    SDK streams are exercised over Streamable HTTP in ``tests/test_attribution_end_to_end.py``.
+    """
+
+    def __init__(self) -> None:
+        self._send, self._receive = anyio.create_memory_object_stream[Any](100)
+        self.last_context: contextvars.Context | None = None
+
+    async def send(self, item: Any) -> None:
+        await self._send.send((contextvars.copy_context(), item))
+
+    async def receive(self) -> Any:
+        self.last_context, item = await self._receive.receive()
+        return item
+
+
+async def test_a_log_is_tied_to_the_request_whose_stream_carried_it() -> None:
+    # A Streamable HTTP client in miniature: the transport reads each request in the context it
+    # was sent in and answers it from a task of its own (mcp 2.x's POST task); the standalone
+    # stream's task was started before any request.
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    handler = OTelLogHandler(provider)
+    to_server, from_server = _ContextStream(), _ContextStream()
+    streams = AttributingStreams(ConnectionLog(handler))
+    read_stream, write_stream = streams.wrap(from_server, to_server)
+    steps: dict[int, anyio.Event] = {request_id: anyio.Event() for request_id in (0, 1, 2)}
+
+    async def post(request_id: int) -> None:  # one request's response stream
+        await steps[request_id].wait()
+        await from_server.send(_log(f"on {request_id}'s stream"))
+        await from_server.send(_answer(request_id))
+
+    async def standalone() -> None:
+        await steps[0].wait()
+        await from_server.send(_log("on the standalone stream"))
+
+    async with anyio.create_task_group() as transport:
+        transport.start_soon(standalone)
+        await write_stream.send(_request(0, "handshake"))
+        await to_server.receive()
+        await from_server.send(_answer(0))  # unmarked: read by no request's task
+        await read_stream.receive()
+        assert streams.per_request_streams is False
+        for request_id, tool in ((1, "alpha"), (2, "beta")):
+            await write_stream.send(_request(request_id, tool))
+            request = await to_server.receive()
+            assert to_server.last_context is not None
+            to_server.last_context.run(transport.start_soon, post, request_id)
+            del request
+        steps[2].set()  # beta logs and answers first, alpha still in flight: only the stream tells
+        assert _body(await read_stream.receive()) == "on 2's stream"
+        await read_stream.receive()  # beta's answer, marked
+        assert streams.per_request_streams is True
+        steps[0].set()  # alpha still in flight, and the only opted-in request
+        assert _body(await read_stream.receive()) == "on the standalone stream"
+        steps[1].set()
+        for _ in range(2):
+            await read_stream.receive()
+    records = {str(data.log_record.body): data.log_record.attributes or {} for data in exporter.get_finished_logs()}
+    assert records["on 2's stream"]["gen_ai.tool.name"] == "beta"
+    assert records["on 1's stream"]["gen_ai.tool.name"] == "alpha"
+    # Alpha is the one opted-in request in flight, but the log came on no request's stream.
+    assert records["on the standalone stream"]["mcp_otel.unattributed"] == "unasked"
+    assert handler.stats()["unattributed"] == 1

@@ -2,9 +2,13 @@
 
 ``work`` logs twice. ``meet`` waits until ``parties`` calls are in flight at once, then each logs
 and answers: concurrent calls whose logs only the transport (or nothing) can tell apart.
+
+Over stdio by default; ``--http PORT`` serves Streamable HTTP on 127.0.0.1 instead (``/mcp``).
 """
 
 from __future__ import annotations
+
+import sys
 
 import anyio
 from fastmcp import Context, FastMCP
@@ -41,4 +45,7 @@ async def meet(label: str, parties: int, ctx: Context) -> str:
 
 
 if __name__ == "__main__":
-    server.run(show_banner=False)
+    if sys.argv[1:2] == ["--http"]:
+        server.run("http", show_banner=False, host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run(show_banner=False)
