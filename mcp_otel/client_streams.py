@@ -31,7 +31,11 @@ opted-in request is in flight. The transport's
 and are marked ``ambiguous`` like stdio's.
 
 mcp 2.x's ``Client`` accepts any ``Transport``: :class:`AttributingTransport` wraps one (the
-``connect_client`` helper builds it for stdio parameters, URLs and transports). By hand::
+``connect_client`` helper builds it for stdio parameters, URLs and transports). FastMCP (3 and
+later) lets a transport be told which ``ClientSession`` class to build (``TransportOptions.
+session_class``, documented for transports that wrap others): :func:`attributing_fastmcp_transport`
+wraps a FastMCP transport so that each session it builds gets wrapped streams (``connect_fastmcp``
+does it). FastMCP 2.x has no such hook: there, no attribution. By hand::
 
     connection = ConnectionLog(handler)
     streams = AttributingStreams(connection)
@@ -43,7 +47,8 @@ mcp 2.x's ``Client`` accepts any ``Transport``: :class:`AttributingTransport` wr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from contextvars import Context, ContextVar
 from types import TracebackType
 from typing import Any
@@ -53,7 +58,7 @@ from opentelemetry.trace import get_current_span
 from mcp_otel.attribution import RequestTracker
 from mcp_otel.connection import ConnectionLog
 
-__all__ = ["AttributingStreams", "AttributingTransport"]
+__all__ = ["AttributingStreams", "AttributingTransport", "attributing_fastmcp_transport", "fastmcp_can_attribute"]
 
 # (the connection's AttributingStreams, the request's id) while a request is handed to the
 # transport: the transport's task for that request inherits it (see the module docstring).
@@ -234,3 +239,67 @@ class AttributingTransport:
     ) -> bool | None:
         result: bool | None = await self._transport.__aexit__(exc_type, exc, traceback)
         return result
+
+
+def fastmcp_can_attribute() -> bool:
+    """Whether the installed FastMCP lets a transport choose its session class (FastMCP 3 and later)."""
+    try:  # FastMCP 2.x has neither the module nor the hook
+        from dataclasses import fields
+
+        from fastmcp.client.transports.base import TransportOptions
+    except ImportError:
+        return False
+    return "session_class" in {field.name for field in fields(TransportOptions)}
+
+
+def attributing_fastmcp_transport(transport: Any, connection: ConnectionLog) -> Any:
+    """A FastMCP ``ClientTransport`` whose sessions read through wrapped streams; None without the hook.
+
+    Each session the transport builds (FastMCP reconnects with a new one) gets streams and a
+    tracker of its own: a previous connection's requests in flight are no candidates. The
+    returned transport hands everything else (``close``, ``get_session_id``, ``url``,
+    ``command``, ...) to ``transport``.
+    """
+    if not fastmcp_can_attribute():
+        return None
+    from dataclasses import replace
+
+    from fastmcp.client.transports.base import ClientTransport, TransportOptions
+
+    class AttributingFastMCPTransport(ClientTransport):
+        legacy_only = bool(getattr(transport, "legacy_only", False))
+
+        def __init__(self) -> None:
+            self.inner = transport
+
+        def __getattr__(self, name: str) -> Any:  # url, command, log_file, keep_alive, auth ...
+            return getattr(self.inner, name)
+
+        @asynccontextmanager
+        async def connect_session(
+            self, *, transport_options: Any = None, **session_kwargs: Any
+        ) -> AsyncIterator[Any]:
+            options = transport_options if transport_options is not None else TransportOptions()
+            base = options.session_class
+
+            class AttributingSession(base):  # type: ignore[misc,valid-type]
+                def __init__(self, read_stream: Any, write_stream: Any, *args: Any, **kwargs: Any) -> None:
+                    read_stream, write_stream = AttributingStreams(connection).wrap(read_stream, write_stream)
+                    super().__init__(read_stream, write_stream, *args, **kwargs)
+
+            async with self.inner.connect_session(
+                transport_options=replace(options, session_class=AttributingSession), **session_kwargs
+            ) as session:
+                yield session
+
+        async def close(self) -> None:
+            await self.inner.close()
+
+        def get_session_id(self) -> str | None:
+            session_id: str | None = self.inner.get_session_id()
+            return session_id
+
+        def __repr__(self) -> str:
+            return f"<attributing {self.inner!r}>"
+
+    return AttributingFastMCPTransport()

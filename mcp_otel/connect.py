@@ -22,6 +22,12 @@ when they advertise logging (others send every level unasked). The level comes f
 ``level`` argument, else ``MCP_OTEL_LOG_LEVEL``, else ``debug``; messages below it are also
 dropped client-side, so the level holds whatever the server does.
 
+Where the helper can reach the connection's streams, they are wrapped instead of a logging
+callback being set, and each log is tied to its request (``mcp_otel.client_streams``):
+``connect_client`` for every transport but an in-process server, ``connect_session`` always, and
+``connect_fastmcp`` on FastMCP 3 and later (its transport is wrapped to name the session class
+FastMCP builds; FastMCP's own ``log_handler`` is then a no-op). On FastMCP 2.x the callback stays.
+
 Standard error (``mcp_otel.stderr_reader``): ``connect_client(..., stderr=True)`` with a
 ``StdioServerParameters`` starts the server through ``stdio_client(server, errlog=capture)`` and
 ``connect_fastmcp(..., stderr=True)`` with a stdio transport sets its ``log_file`` to the capture
@@ -49,7 +55,12 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 
 from mcp_otel.attributes import server_attributes
-from mcp_otel.client_streams import AttributingStreams, AttributingTransport
+from mcp_otel.client_streams import (
+    AttributingStreams,
+    AttributingTransport,
+    attributing_fastmcp_transport,
+    fastmcp_can_attribute,
+)
 from mcp_otel.connection import ConnectionLog
 from mcp_otel.handler import OTelLogHandler
 from mcp_otel.levels import LoggingLevel, parse_level
@@ -316,10 +327,14 @@ async def connect_fastmcp(
 
     chosen_level = resolve_log_level(level)
     connection = ConnectionLog(handler, min_level=chosen_level)
-    client = Client(transport, log_handler=connection, **client_options)
+    attributing = fastmcp_can_attribute()
+    # With attribution the wrapped streams export each log (with its request), not the callback.
+    client = Client(transport, log_handler=_ignore_log if attributing else connection, **client_options)
+    stdio: Any = client.transport
+    if attributing:  # swapped after the Client set the transport up (auth, TLS go to the real one)
+        client.transport = attributing_fastmcp_transport(stdio, connection)
     capture = None
     if stderr:
-        stdio = client.transport
         if not hasattr(stdio, "log_file") or not hasattr(stdio, "command"):
             raise TypeError(f"connect_fastmcp(stderr=True) needs a stdio transport, not {type(stdio).__name__}")
         if stdio.log_file is not None:  # the caller's own file: not replaced behind their back
@@ -338,6 +353,10 @@ async def connect_fastmcp(
             # The server must stop for its standard error to end: a keep-alive transport would keep it.
             await client.transport.close()
             await anyio.to_thread.run_sync(capture.close)
+
+
+async def _ignore_log(message: Any) -> None:
+    """FastMCP's ``log_handler`` when the wrapped streams export the logs (its default prints them)."""
 
 
 def _capabilities(client: Any) -> Any:

@@ -18,7 +18,7 @@ from mcp import Client, StdioServerParameters
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from mcp_otel import OTelLogHandler, connect_client
+from mcp_otel import OTelLogHandler, connect_client, connect_fastmcp
 from mcp_otel.errors import ConfigurationError
 from mcp_otel.span_events import span_events_from_environment
 from tests.conftest import PYTHON, SERVERS
@@ -171,6 +171,55 @@ async def test_over_http_concurrent_calls_each_get_their_own_calls_span(
     for body in ("evora started", "evora done"):
         assert_attributed_to(records[body], work, "work")
         assert records[body].attributes["network.transport"] == "tcp"
+    assert handler.stats()["unattributed"] == 0
+
+
+# --------------------------------------------------------------------------- FastMCP's Client
+
+
+@pytest.mark.anyio
+async def test_connect_fastmcp_over_stdio_ties_each_log_to_its_call(receiver: OTLPReceiver) -> None:
+    from fastmcp.client.transports import StdioTransport
+
+    transport = StdioTransport(command=PYTHON, args=[REQUEST_LOGS_SERVER])
+    with recorded_spans() as spans, OTelLogHandler() as handler:
+        async with connect_fastmcp(transport, handler) as client:
+            await client.call_tool("work", {"label": "sintra"})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["sintra done", "sintra started"]
+    # FastMCP's own "tools/call work" span is the parent of the SDK's, whose context the request carries.
+    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
+    for record in records:
+        assert_attributed_to(record, call, "work")
+        assert record.attributes["mcp.server.name"] == "request-logs"
+    assert handler.stats()["unattributed"] == 0
+
+
+@pytest.mark.anyio
+async def test_connect_fastmcp_over_http_tells_concurrent_calls_apart(receiver: OTLPReceiver, http_server: str) -> None:
+    tracer = global_tracer_provider().get_tracer("test")
+    callers: dict[int, str] = {}
+
+    async def call(client: Any, label: str) -> None:
+        with tracer.start_as_current_span(f"caller {label}") as caller:
+            callers[caller.get_span_context().span_id] = label
+            await client.call_tool("meet", {"label": label, "parties": 2})
+
+    with recorded_spans() as spans, OTelLogHandler() as handler:
+        async with connect_fastmcp(http_server, handler) as client:
+            async with anyio.create_task_group() as group:
+                for label in ("a", "b"):
+                    group.start_soon(call, client, label)
+    records = {str(record.body): record for record in receiver.wait_for_records(2)}
+    assert sorted(records) == ["a met", "b met"]
+    finished = spans.get_finished_spans()
+    parents = {span.context.span_id: span.parent.span_id for span in finished if span.context and span.parent}
+    calls = [span for span in finished if span.name == "MCP send tools/call meet"]
+    assert len(calls) == 2
+    for own_call in calls:  # caller span > FastMCP's "tools/call meet" > the SDK's span
+        assert own_call.context is not None
+        label = callers[parents[parents[own_call.context.span_id]]]
+        assert_attributed_to(records[f"{label} met"], own_call, "meet")
     assert handler.stats()["unattributed"] == 0
 
 
