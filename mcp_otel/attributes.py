@@ -9,12 +9,16 @@ attribute                    meaning                                            
 ``mcp.session.id``           the Streamable HTTP session id; never on 2026-07-28 and     MCP semconv
                              later protocols (the convention: MUST NOT, no session)
 ``network.transport``        ``pipe`` (stdio) or ``tcp`` (HTTP)                          OTel semconv
+``network.protocol.name``    ``http`` when the server is reached over HTTP               OTel semconv
 ``server.address``/``port``  the HTTP server's host and port                             OTel semconv
 ``log.iostream``             ``stderr`` on records read from a server's standard error   OTel semconv
 ``mcp.method.name``         the method of the request the log belongs to                MCP semconv
-``jsonrpc.request.id``       that request's JSON-RPC id, as text                         MCP semconv
+``jsonrpc.request.id``       that request's JSON-RPC id, as text (none for a null id)    MCP semconv
 ``gen_ai.tool.name``         the tool of a ``tools/call`` request the log belongs to     GenAI semconv
+``gen_ai.operation.name``    ``execute_tool`` with ``gen_ai.tool.name``                  GenAI semconv
 ``gen_ai.prompt.name``       the prompt of a ``prompts/get`` request                     GenAI semconv
+``mcp.resource.uri``         the resource of a ``resources/read``, ``/subscribe`` or     MCP semconv
+                             ``/unsubscribe`` request
 ``mcp_otel.unattributed``    ``ambiguous`` or ``unasked``: the log's request cannot be   mcp-otel
                              known for certain (``mcp_otel.attribution``)
 ``mcp_otel.truncated``       ``true`` when a cap cut something out of the record         mcp-otel
@@ -23,19 +27,24 @@ attribute                    meaning                                            
 ===========================  ==========================================================  ==========
 
 No semantic convention names a peer server's identity, so ``mcp.server.*`` are this package's own
-keys, as are ``mcp_otel.*``. The OTel names come from ``opentelemetry-semantic-conventions``
-where it has them as stable; the MCP ones are typed out, because that package marks its MCP
-constants as moved to the GenAI conventions repository (they may leave it).
+keys, as are ``mcp_otel.*``. The request attributes are those the MCP conventions give the
+request's client span, so a log and its span can be joined on them. ``error.type`` and
+``rpc.response.status_code`` describe how an operation ended; a log is no operation, so they are
+not set (a log's own failure is its severity, a traceback's its ``exception.*`` attributes).
+The OTel names come from ``opentelemetry-semantic-conventions`` where it has them as stable;
+the MCP and GenAI ones are typed out, because that package marks them as moved to the GenAI
+conventions repository (they may leave it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.semconv.attributes.network_attributes import NETWORK_TRANSPORT
+from opentelemetry.semconv.attributes.network_attributes import NETWORK_PROTOCOL_NAME, NETWORK_TRANSPORT
 from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
 
 __all__ = [
+    "GEN_AI_OPERATION_NAME",
     "GEN_AI_PROMPT_NAME",
     "GEN_AI_TOOL_NAME",
     "JSONRPC_REQUEST_ID",
@@ -43,9 +52,11 @@ __all__ = [
     "LOG_IOSTREAM",
     "MCP_METHOD_NAME",
     "MCP_PROTOCOL_VERSION",
+    "MCP_RESOURCE_URI",
     "MCP_SERVER_NAME",
     "MCP_SERVER_VERSION",
     "MCP_SESSION_ID",
+    "NETWORK_PROTOCOL_NAME",
     "NETWORK_TRANSPORT",
     "RESERVED_KEYS",
     "SERVER_ADDRESS",
@@ -66,6 +77,8 @@ MCP_METHOD_NAME = "mcp.method.name"
 JSONRPC_REQUEST_ID = "jsonrpc.request.id"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
 GEN_AI_PROMPT_NAME = "gen_ai.prompt.name"
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+MCP_RESOURCE_URI = "mcp.resource.uri"
 TRUNCATED = "mcp_otel.truncated"
 # Set, instead of the request's attributes, on a log whose request cannot be known for certain
 # (mcp_otel.attribution): "ambiguous" (several candidates) or "unasked" (no request opted in).
@@ -79,6 +92,7 @@ RESERVED_KEYS = frozenset(
     {
         MCP_SERVER_NAME, MCP_SERVER_VERSION, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, NETWORK_TRANSPORT, SERVER_ADDRESS,
         SERVER_PORT, LOG_IOSTREAM, MCP_METHOD_NAME, JSONRPC_REQUEST_ID, GEN_AI_TOOL_NAME, GEN_AI_PROMPT_NAME,
+        GEN_AI_OPERATION_NAME, MCP_RESOURCE_URI, NETWORK_PROTOCOL_NAME,
     }
 )  # fmt: skip
 
@@ -89,6 +103,7 @@ def server_attributes(
     version: object = None,
     protocol_version: object = None,
     transport: str | None = None,
+    protocol: str | None = None,
     address: str | None = None,
     port: int | None = None,
     session_id: object = None,
@@ -103,6 +118,7 @@ def server_attributes(
         (MCP_PROTOCOL_VERSION, protocol_version),
         (MCP_SESSION_ID, session_id),
         (NETWORK_TRANSPORT, transport),
+        (NETWORK_PROTOCOL_NAME, protocol),
         (SERVER_ADDRESS, address),
     ):
         if isinstance(value, str) and value:

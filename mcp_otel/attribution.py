@@ -27,9 +27,11 @@ delivered it outside every request's stream (Streamable
 HTTP's standalone GET stream)
 ==========================================================  ====================  ==========================
 
-A request's attributes follow the MCP semantic conventions: ``mcp.method.name``,
-``jsonrpc.request.id`` (the id as text) and ``gen_ai.tool.name`` (``tools/call``) or
-``gen_ai.prompt.name`` (``prompts/get``). Its trace context is the one the client injected in
+A request's attributes follow the MCP semantic conventions for its client span:
+``mcp.method.name``, ``jsonrpc.request.id`` (the id as text; none for a null id),
+``gen_ai.tool.name`` with ``gen_ai.operation.name = "execute_tool"`` (``tools/call``),
+``gen_ai.prompt.name`` (``prompts/get``) or ``mcp.resource.uri`` (``resources/read``,
+``/subscribe``, ``/unsubscribe``). Its trace context is the one the client injected in
 its ``_meta`` (``traceparent``, SEP-414): the client span of mcp 2.x's ``MCP send tools/call
 <name>``, or the host's when the proxy relays it. Uncertain records (``ambiguous``,
 ``unasked``) are counted in ``stats()["unattributed"]``.
@@ -55,7 +57,15 @@ from typing import Any, Literal, NamedTuple
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanContext, get_current_span
 
-from mcp_otel.attributes import GEN_AI_PROMPT_NAME, GEN_AI_TOOL_NAME, JSONRPC_REQUEST_ID, MCP_METHOD_NAME, UNATTRIBUTED
+from mcp_otel.attributes import (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROMPT_NAME,
+    GEN_AI_TOOL_NAME,
+    JSONRPC_REQUEST_ID,
+    MCP_METHOD_NAME,
+    MCP_RESOURCE_URI,
+    UNATTRIBUTED,
+)
 from mcp_otel.trace_context import context_from_meta
 
 __all__ = [
@@ -79,6 +89,8 @@ MAX_TRACKED_REQUESTS = 1024
 Basis = Literal["stamped", "stream", "only_in_flight", "ambiguous", "unasked"]
 UNCERTAIN_BASES: frozenset[Basis] = frozenset({"ambiguous", "unasked"})
 _NAME_ATTRIBUTE_BY_METHOD = {"tools/call": GEN_AI_TOOL_NAME, "prompts/get": GEN_AI_PROMPT_NAME}
+# The requests whose uri is mcp.resource.uri (MCP semconv; notifications/resources/updated is no request).
+_RESOURCE_METHODS = frozenset({"resources/read", "resources/subscribe", "resources/unsubscribe"})
 
 
 def request_key(request_id: object) -> tuple[str, Any]:
@@ -162,10 +174,17 @@ def describe_request(message: Mapping[str, Any], span: Span | None = None) -> Tr
     request_id = message["id"]
     params = message.get("params")
     meta = params.get("_meta") if isinstance(params, Mapping) else None
-    attributes = {MCP_METHOD_NAME: method, JSONRPC_REQUEST_ID: _id_text(request_id)}
-    name_attribute = _NAME_ATTRIBUTE_BY_METHOD.get(method)
-    if name_attribute is not None and isinstance(params, Mapping) and isinstance(params.get("name"), str):
-        attributes[name_attribute] = params["name"]
+    attributes = {MCP_METHOD_NAME: method}
+    if request_id is not None:  # MCP semconv: not captured for a null id
+        attributes[JSONRPC_REQUEST_ID] = _id_text(request_id)
+    if isinstance(params, Mapping):
+        name_attribute = _NAME_ATTRIBUTE_BY_METHOD.get(method)
+        if name_attribute is not None and isinstance(params.get("name"), str):
+            attributes[name_attribute] = params["name"]
+            if method == "tools/call":
+                attributes[GEN_AI_OPERATION_NAME] = "execute_tool"  # GenAI semconv, with the tool's name
+        elif method in _RESOURCE_METHODS and isinstance(params.get("uri"), str):
+            attributes[MCP_RESOURCE_URI] = params["uri"]
     context = context_from_meta(meta) if isinstance(meta, Mapping) else None
     opted_in = isinstance(meta, Mapping) and meta.get(LOG_LEVEL_META_KEY) is not None
     if span is not None and (

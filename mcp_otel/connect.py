@@ -127,6 +127,7 @@ def session_attributes(source: Any, *, server: Any = None, initialize_result: An
         version=getattr(server_info, "version", None),
         protocol_version=protocol_version,
         transport=transport,
+        protocol="http" if transport == "tcp" else None,  # tcp is only ever read from an http(s) URL
         address=address,
         port=port,
         session_id=_session_id(getattr(source, "transport", None)),

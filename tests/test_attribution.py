@@ -114,13 +114,26 @@ def test_attribution(events: list[tuple[str, dict[str, Any]]], delivery: dict[st
 
 REQUEST_ATTRIBUTES = [
     # (row id, request, expected attributes)
-    ("tools/call", _request(7, tool="weather"),
-     {"mcp.method.name": "tools/call", "jsonrpc.request.id": "7", "gen_ai.tool.name": "weather"}),
+    ("tools/call: the tool, and the GenAI operation that goes with it", _request(7, tool="weather"),
+     {"mcp.method.name": "tools/call", "jsonrpc.request.id": "7", "gen_ai.tool.name": "weather",
+      "gen_ai.operation.name": "execute_tool"}),
     ("prompts/get", _request("p-1", tool="haiku", method="prompts/get"),
      {"mcp.method.name": "prompts/get", "jsonrpc.request.id": "p-1", "gen_ai.prompt.name": "haiku"}),
-    ("resources/read", {"jsonrpc": "2.0", "id": 3, "method": "resources/read",
-                        "params": {"uri": "file:///x", "_meta": {LOG_LEVEL_META_KEY: "info"}}},
-     {"mcp.method.name": "resources/read", "jsonrpc.request.id": "3"}),
+    ("resources/read: the resource's uri", {"jsonrpc": "2.0", "id": 3, "method": "resources/read",
+                                            "params": {"uri": "file:///x", "_meta": {LOG_LEVEL_META_KEY: "info"}}},
+     {"mcp.method.name": "resources/read", "jsonrpc.request.id": "3", "mcp.resource.uri": "file:///x"}),
+    ("resources/subscribe", {"jsonrpc": "2.0", "id": 4, "method": "resources/subscribe",
+                             "params": {"uri": "db://t", "_meta": {LOG_LEVEL_META_KEY: "info"}}},
+     {"mcp.method.name": "resources/subscribe", "jsonrpc.request.id": "4", "mcp.resource.uri": "db://t"}),
+    ("a uri on another method is no resource", {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                                                "params": {"uri": "file:///x", "_meta": {LOG_LEVEL_META_KEY: "info"}}},
+     {"mcp.method.name": "tools/call", "jsonrpc.request.id": "5"}),
+    ("a name that is not text is left out", {"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+                                             "params": {"name": ["x"], "_meta": {LOG_LEVEL_META_KEY: "info"}}},
+     {"mcp.method.name": "tools/call", "jsonrpc.request.id": "6"}),
+    ("a null id: no jsonrpc.request.id (MCP semconv)", {"jsonrpc": "2.0", "id": None, "method": "ping",
+                                                          "params": {"_meta": {LOG_LEVEL_META_KEY: "info"}}},
+     {"mcp.method.name": "ping"}),
 ]
 
 

@@ -56,6 +56,7 @@ def assert_attributed_to(record: ReceivedRecord, span: ReadableSpan, tool: str) 
     assert record.flags & 0x01 == 1
     assert record.attributes["mcp.method.name"] == "tools/call"
     assert record.attributes["gen_ai.tool.name"] == tool
+    assert record.attributes["gen_ai.operation.name"] == "execute_tool"
     assert span.attributes is not None
     assert record.attributes["jsonrpc.request.id"] == span.attributes["jsonrpc.request.id"]
     assert "mcp_otel.unattributed" not in record.attributes
@@ -171,6 +172,7 @@ async def test_over_http_concurrent_calls_each_get_their_own_calls_span(
     for body in ("evora started", "evora done"):
         assert_attributed_to(records[body], work, "work")
         assert records[body].attributes["network.transport"] == "tcp"
+        assert records[body].attributes["network.protocol.name"] == "http"
     assert handler.stats()["unattributed"] == 0
 
 

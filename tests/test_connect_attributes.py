@@ -28,8 +28,10 @@ async def test_client_session_attributes_from_the_initialize_result() -> None:
 @pytest.mark.parametrize(
     ("server", "expected"),
     [
-        ("https://tools.example:8443/mcp", {"network.transport": "tcp", "server.address": "tools.example", "server.port": 8443}),
-        ("http://127.0.0.1/mcp", {"network.transport": "tcp", "server.address": "127.0.0.1", "server.port": 80}),
+        ("https://tools.example:8443/mcp", {"network.transport": "tcp", "network.protocol.name": "http",
+                                            "server.address": "tools.example", "server.port": 8443}),
+        ("http://127.0.0.1/mcp", {"network.transport": "tcp", "network.protocol.name": "http",
+                                  "server.address": "127.0.0.1", "server.port": 80}),
         (StdioServerParameters(command="python"), {"network.transport": "pipe"}),
     ],
     ids=["https url", "http url, default port", "stdio"],
