@@ -56,20 +56,15 @@ def _tracer_provider_for_span_events() -> Any:
     SDK TracerProvider, mcp's client makes no ``MCP send tools/call`` span and injects no context,
     so no log could be tied to its call. One from ``OTEL_TRACES_EXPORTER`` is set as the global."""
     from opentelemetry import trace
-    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from mcp_otel.span_events import _exporter_from_environment, span_events_from_environment
+    from mcp_otel.span_events import span_events_from_environment, tracer_provider_from_environment
 
     if not span_events_from_environment() or isinstance(trace.get_tracer_provider(), TracerProvider):
         return None
-    exporter = _exporter_from_environment(os.environ)
-    if exporter is None:
-        return None
-    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
+    provider = tracer_provider_from_environment(os.environ)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
     return provider
 
 

@@ -235,15 +235,7 @@ def _clamped_delay(seconds: float) -> float | None:
 
 
 def _read_file(configured: ConfiguredFile | None) -> bytes | None:
-    if configured is None:
-        return None
-    try:
-        with open(configured.path, "rb") as file:
-            return file.read()
-    except OSError as error:
-        raise ConfigurationError(
-            f"{configured.variable}={configured.path!r}: cannot be read ({error.strerror})"
-        ) from None
+    return None if configured is None else configured.read()
 
 
 # --------------------------------------------------------------------------- gRPC

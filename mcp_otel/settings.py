@@ -147,8 +147,10 @@ __all__ = [
     "ExportSettings",
     "OTLPProtocol",
     "OTLPSettings",
+    "Signal",
     "mask_url",
     "read_export_settings",
+    "read_otlp_settings",
 ]
 
 OTLPProtocol = Literal["grpc", "http/protobuf"]
@@ -178,7 +180,8 @@ _SECONDS_CONVENTION_BELOW_MILLIS = 1_000
 
 _GRPC_DEFAULT_ENDPOINT = "http://localhost:4317"
 _HTTP_DEFAULT_ENDPOINT = "http://localhost:4318"
-_HTTP_LOGS_PATH = "/v1/logs"
+Signal = Literal["LOGS", "TRACES"]
+_HTTP_PATHS: dict[str, str] = {"LOGS": "/v1/logs", "TRACES": "/v1/traces"}
 
 _internal_log = logging.getLogger("mcp_otel")
 
@@ -256,6 +259,14 @@ class ConfiguredFile(NamedTuple):
 
     variable: str
     path: str
+
+    def read(self) -> bytes:
+        """The file's bytes; a file gone or unreadable since it was checked is an error naming the variable."""
+        try:
+            with open(self.path, "rb") as file:
+                return file.read()
+        except OSError as error:
+            raise ConfigurationError(f"{self.variable}={self.path!r}: cannot be read ({error.strerror})") from None
 
 
 @dataclass(frozen=True, repr=False)
@@ -396,6 +407,12 @@ def read_export_settings(environ: Mapping[str, str]) -> ExportSettings:
     return settings
 
 
+def read_otlp_settings(environ: Mapping[str, str], signal: Signal) -> OTLPSettings:
+    """One signal's OTLP destination, read and checked as the logs' are (the module docstring's
+    table, with ``TRACES`` for ``LOGS`` in the signal-specific names): span events' exporter."""
+    return _otlp_settings(_Reader(environ), signal)
+
+
 def _disabled_settings() -> ExportSettings:
     return ExportSettings(
         sdk_disabled=True,
@@ -488,8 +505,8 @@ def _exporter_names(reader: _Reader) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _otlp_settings(reader: _Reader) -> OTLPSettings:
-    protocol_variable = reader.first_set("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+def _otlp_settings(reader: _Reader, signal: Signal = "LOGS") -> OTLPSettings:
+    protocol_variable = reader.first_set(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
     protocol: OTLPProtocol = DEFAULT_PROTOCOL
     if protocol_variable is not None:
         value = reader.text(protocol_variable) or ""
@@ -501,8 +518,8 @@ def _otlp_settings(reader: _Reader) -> OTLPSettings:
             raise ConfigurationError(
                 f"{protocol_variable}={_shown(value)}: unsupported OTLP protocol; supported: 'grpc', 'http/protobuf'"
             )
-    endpoint, endpoint_variable, userinfo = _endpoint(reader, protocol)
-    headers, headers_variable = _headers(reader, protocol)
+    endpoint, endpoint_variable, userinfo = _endpoint(reader, protocol, signal)
+    headers, headers_variable = _headers(reader, protocol, signal)
     if userinfo is not None:
         if any(key == "authorization" for key, _ in headers):
             raise ConfigurationError(
@@ -510,21 +527,21 @@ def _otlp_settings(reader: _Reader) -> OTLPSettings:
                 f"credentials and {headers_variable} an authorization header; give only one of them"
             )
         headers = (*headers, ("authorization", "Basic " + base64.b64encode(userinfo).decode("ascii")))
-    _warn_about_insecure(reader, protocol, endpoint)
-    timeout_variable = reader.first_set("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
-    certificate = _pem_file(reader, "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
+    _warn_about_insecure(reader, protocol, endpoint, signal)
+    timeout_variable = reader.first_set(f"OTEL_EXPORTER_OTLP_{signal}_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
+    certificate = _pem_file(reader, f"OTEL_EXPORTER_OTLP_{signal}_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
     client_certificate = _pem_file(
-        reader, "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+        reader, f"OTEL_EXPORTER_OTLP_{signal}_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
     )
-    client_key = _pem_file(reader, "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY")
-    _check_certificates(certificate, client_certificate, client_key)
+    client_key = _pem_file(reader, f"OTEL_EXPORTER_OTLP_{signal}_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY")
+    _check_certificates(certificate, client_certificate, client_key, signal)
     return OTLPSettings(
         protocol=protocol,
         endpoint=endpoint,
         endpoint_variable=endpoint_variable,
         headers=headers,
         headers_variable=headers_variable,
-        compression=_compression(reader, protocol),
+        compression=_compression(reader, protocol, signal),
         timeout_millis=(
             DEFAULT_OTLP_TIMEOUT_MILLIS if timeout_variable is None else _otlp_timeout(reader, timeout_variable)
         ),
@@ -535,8 +552,8 @@ def _otlp_settings(reader: _Reader) -> OTLPSettings:
     )
 
 
-def _compression(reader: _Reader, protocol: OTLPProtocol) -> Compression:
-    variable = reader.first_set("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
+def _compression(reader: _Reader, protocol: OTLPProtocol, signal: Signal) -> Compression:
+    variable = reader.first_set(f"OTEL_EXPORTER_OTLP_{signal}_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
     if variable is None:
         return "none"
     value = (reader.text(variable) or "").lower()
@@ -575,15 +592,17 @@ def _otlp_timeout(reader: _Reader, variable: str) -> int:
     return millis
 
 
-def _endpoint(reader: _Reader, protocol: OTLPProtocol) -> tuple[str, str | None, bytes | None]:
+def _endpoint(reader: _Reader, protocol: OTLPProtocol, signal: Signal) -> tuple[str, str | None, bytes | None]:
     """The endpoint URL (user info removed), the variable it came from, and the user info as bytes."""
-    logs_value = reader.text("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
-    if logs_value is not None:
-        variable, value = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", logs_value
+    signal_variable = f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"
+    signal_value = reader.text(signal_variable)
+    signal_path = _HTTP_PATHS[signal]
+    if signal_value is not None:
+        variable, value = signal_variable, signal_value
     else:
         generic = reader.text("OTEL_EXPORTER_OTLP_ENDPOINT")
         if generic is None:
-            default = _GRPC_DEFAULT_ENDPOINT if protocol == "grpc" else _HTTP_DEFAULT_ENDPOINT + _HTTP_LOGS_PATH
+            default = _GRPC_DEFAULT_ENDPOINT if protocol == "grpc" else _HTTP_DEFAULT_ENDPOINT + signal_path
             return default, None, None
         variable, value = "OTEL_EXPORTER_OTLP_ENDPOINT", generic
     parts = _parse_endpoint(variable, value)
@@ -596,13 +615,16 @@ def _endpoint(reader: _Reader, protocol: OTLPProtocol) -> tuple[str, str | None,
     path = parts.path
     if protocol == "http/protobuf":
         if variable == "OTEL_EXPORTER_OTLP_ENDPOINT":
-            path = path.rstrip("/") + _HTTP_LOGS_PATH
+            path = path.rstrip("/") + signal_path
         elif path in ("", "/"):
             _internal_log.warning(
-                "mcp_otel: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=%r has no path; it is used as given (the "
-                "specification), so records are posted to '/', where collectors answer 404. The OTLP/HTTP "
-                "logs path is /v1/logs; or set OTEL_EXPORTER_OTLP_ENDPOINT, which gets it appended.",
+                "mcp_otel: %s=%r has no path; it is used as given (the specification), so data is "
+                "posted to '/', where collectors answer 404. The OTLP/HTTP %s path is %s; or set "
+                "OTEL_EXPORTER_OTLP_ENDPOINT, which gets it appended.",
+                signal_variable,
                 mask_url(value),
+                signal.lower(),
+                signal_path,
             )
     return urlunsplit((parts.scheme, netloc, path, parts.query, "")), variable, userinfo
 
@@ -651,8 +673,8 @@ def _parse_endpoint(variable: str, value: str) -> SplitResult:
     return SplitResult(parts.scheme.lower(), parts.netloc, parts.path, parts.query, "")
 
 
-def _warn_about_insecure(reader: _Reader, protocol: OTLPProtocol, endpoint: str) -> None:
-    variable = reader.first_set("OTEL_EXPORTER_OTLP_LOGS_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
+def _warn_about_insecure(reader: _Reader, protocol: OTLPProtocol, endpoint: str, signal: Signal) -> None:
+    variable = reader.first_set(f"OTEL_EXPORTER_OTLP_{signal}_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
     if variable is None:
         return
     insecure = reader.boolean(variable, default=False)
@@ -668,8 +690,10 @@ def _warn_about_insecure(reader: _Reader, protocol: OTLPProtocol, endpoint: str)
         )
 
 
-def _headers(reader: _Reader, protocol: OTLPProtocol) -> tuple[tuple[tuple[str, str], ...], str | None]:
-    variable = reader.first_set("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+def _headers(
+    reader: _Reader, protocol: OTLPProtocol, signal: Signal
+) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    variable = reader.first_set(f"OTEL_EXPORTER_OTLP_{signal}_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
     if variable is None:
         return (), None
     value = reader.text(variable) or ""
@@ -765,7 +789,10 @@ def _pem_file(reader: _Reader, logs_variable: str, generic_variable: str) -> Con
 
 
 def _check_certificates(
-    certificate: ConfiguredFile | None, client_certificate: ConfiguredFile | None, client_key: ConfiguredFile | None
+    certificate: ConfiguredFile | None,
+    client_certificate: ConfiguredFile | None,
+    client_key: ConfiguredFile | None,
+    signal: Signal = "LOGS",
 ) -> None:
     """Load the files the way a TLS client will, so a bad one fails now, naming its variable."""
     if certificate is not None:
@@ -782,7 +809,9 @@ def _check_certificates(
             else (client_key, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")
         )
         assert given is not None
-        raise ConfigurationError(f"{given.variable} is set but {missing} (or its LOGS_ form) is not; mTLS needs both")
+        raise ConfigurationError(
+            f"{given.variable} is set but {missing} (or its {signal}_ form) is not; mTLS needs both"
+        )
     if client_certificate is not None and client_key is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         def refuse_password() -> bytes:

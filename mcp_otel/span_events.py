@@ -21,15 +21,18 @@ the event goes on the span current where the handler runs, when that span record
 
 The child spans go to the application's global ``TracerProvider`` when it is an SDK one; else,
 only when span events are on, to one built here from ``OTEL_TRACES_EXPORTER`` (``otlp``, the
-default, ``console`` or ``none``) and ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` /
-``OTEL_EXPORTER_OTLP_PROTOCOL`` (``grpc``, the default, or ``http/protobuf``), both read strictly;
-the endpoint, headers and TLS of the ``OTEL_EXPORTER_OTLP_TRACES_*`` / ``OTEL_EXPORTER_OTLP_*``
-variables are read by the SDK's OTLP span exporter itself. The handler's ``force_flush`` and
-``shutdown`` flush and shut down a provider built here, never the application's.
+default, ``console`` or ``none``) and the ``OTEL_EXPORTER_OTLP_TRACES_*`` /
+``OTEL_EXPORTER_OTLP_*`` variables (protocol, endpoint with ``/v1/traces`` over HTTP, headers,
+compression, timeout, TLS files), read and checked as strictly as the logs' ones
+(``mcp_otel.settings``) when the handler is built: a bad one is a ``ConfigurationError`` naming
+it. The SDK's OTLP span exporter is given each setting explicitly. The handler's
+``force_flush`` and ``shutdown`` flush and shut down a provider built here, never the
+application's.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import threading
@@ -45,13 +48,16 @@ from opentelemetry.util.types import AnyValue
 from mcp_otel.attributes import MCP_METHOD_NAME
 from mcp_otel.attribution import Resolved
 from mcp_otel.errors import ConfigurationError
+from mcp_otel.settings import ConfiguredFile, OTLPSettings, read_otlp_settings
 
 __all__ = [
     "EVENT_NAME",
     "SPAN_EVENTS_VARIABLE",
     "SpanEvents",
     "add_current_span_event",
+    "read_traces_destination",
     "span_events_from_environment",
+    "tracer_provider_from_environment",
 ]
 
 SPAN_EVENTS_VARIABLE = "MCP_OTEL_SPAN_EVENTS"
@@ -89,7 +95,7 @@ def add_current_span_event(body: AnyValue, severity_text: str | None, attributes
 class SpanEvents:
     """Where attributed logs become span events; see the module docstring. Built once per pipeline."""
 
-    __slots__ = ("_lock", "_owned_provider", "_tracer", "_tracer_chosen")
+    __slots__ = ("_destination", "_lock", "_owned_provider", "_tracer", "_tracer_chosen")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -97,7 +103,7 @@ class SpanEvents:
         self._tracer: Tracer | None = None
         self._tracer_chosen = False
         # Read now, so that a bad variable is a ConfigurationError when the handler is built.
-        _exporter_name_and_protocol(os.environ)
+        self._destination = read_traces_destination(os.environ)
 
     def _child_span_tracer(self) -> Tracer | None:
         """The global SDK provider's tracer, else one built from the environment on first use."""
@@ -108,10 +114,8 @@ class SpanEvents:
                 if isinstance(global_provider, TracerProvider):
                     self._tracer = global_provider.get_tracer(_SCOPE)
                 else:
-                    exporter = _exporter_from_environment(os.environ)
-                    if exporter is not None:
-                        self._owned_provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
-                        self._owned_provider.add_span_processor(BatchSpanProcessor(exporter))
+                    self._owned_provider = _provider_for(*self._destination)
+                    if self._owned_provider is not None:
                         self._tracer = self._owned_provider.get_tracer(_SCOPE)
             return self._tracer
 
@@ -148,32 +152,78 @@ class SpanEvents:
             provider.shutdown()
 
 
-def _exporter_name_and_protocol(environ: Mapping[str, str]) -> tuple[str, str]:
+def _traces_exporter_name(environ: Mapping[str, str]) -> str:
     names = [name.strip().lower() for name in environ.get("OTEL_TRACES_EXPORTER", "").split(",") if name.strip()]
     name = names[0] if names else "otlp"
     if len(names) > 1 or name not in ("otlp", "console", "none"):
         raise ConfigurationError("OTEL_TRACES_EXPORTER: expected one of 'otlp', 'console' or 'none' for span events")
-    protocol_variable = next(
-        (variable for variable in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-         if environ.get(variable, "").strip()),
-        None,
-    )  # fmt: skip
-    protocol = "grpc" if protocol_variable is None else environ[protocol_variable].strip().lower()
-    if name == "otlp" and protocol not in ("grpc", "http/protobuf"):
-        raise ConfigurationError(f"{protocol_variable}: expected 'grpc' or 'http/protobuf' for span events")
-    return name, protocol
+    return name
 
 
-def _exporter_from_environment(environ: Mapping[str, str]) -> SpanExporter | None:
-    name, protocol = _exporter_name_and_protocol(environ)
-    if name == "none":
+def read_traces_destination(environ: Mapping[str, str]) -> tuple[str, OTLPSettings | None]:
+    """``OTEL_TRACES_EXPORTER``'s name, and for ``otlp`` the traces' OTLP settings, checked as the logs' are.
+
+    Raises :class:`ConfigurationError` naming the variable. The SDK's span exporter is then given
+    every setting explicitly, so it has nothing left to read (laxly) from the environment.
+    """
+    name = _traces_exporter_name(environ)
+    return name, (read_otlp_settings(environ, "TRACES") if name == "otlp" else None)
+
+
+def tracer_provider_from_environment(environ: Mapping[str, str]) -> TracerProvider | None:
+    """A provider exporting to the traces destination of ``environ``; None for ``none``."""
+    return _provider_for(*read_traces_destination(environ))
+
+
+def _provider_for(name: str, otlp: OTLPSettings | None) -> TracerProvider | None:
+    exporter = _span_exporter(name, otlp)
+    if exporter is None:
         return None
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+def _span_exporter(name: str, otlp: OTLPSettings | None) -> SpanExporter | None:
     if name == "console":
         return ConsoleSpanExporter()
-    if protocol == "grpc":
+    if otlp is None:
+        return None
+    timeout = otlp.timeout_millis / 1000
+    if otlp.protocol == "grpc":
+        grpc: Any = importlib.import_module("grpc")  # no type stubs
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 
-        return GrpcSpanExporter()
+        credentials = None
+        if otlp.tls:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_file_bytes(otlp.certificate),
+                private_key=_file_bytes(otlp.client_key),
+                certificate_chain=_file_bytes(otlp.client_certificate),
+            )
+        return GrpcSpanExporter(
+            endpoint=f"{'https' if otlp.tls else 'http'}://{otlp.grpc_target}",
+            insecure=not otlp.tls,
+            credentials=credentials,
+            headers=otlp.headers,
+            timeout=timeout,
+            compression=grpc.Compression.Gzip if otlp.compression == "gzip" else grpc.Compression.NoCompression,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 
-    return HttpSpanExporter()
+    return HttpSpanExporter(
+        endpoint=otlp.endpoint,
+        certificate_file=otlp.certificate.path if otlp.certificate is not None else None,
+        client_key_file=otlp.client_key.path if otlp.client_key is not None else None,
+        client_certificate_file=otlp.client_certificate.path if otlp.client_certificate is not None else None,
+        headers=dict(otlp.headers),
+        timeout=timeout,
+        compression={"gzip": HttpCompression.Gzip, "deflate": HttpCompression.Deflate}.get(
+            otlp.compression, HttpCompression.NoCompression
+        ),
+    )
+
+
+def _file_bytes(configured: ConfiguredFile | None) -> bytes | None:
+    return None if configured is None else configured.read()
