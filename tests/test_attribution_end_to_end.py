@@ -8,7 +8,7 @@ the trace context the records carry can only come from the attribution.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,39 +140,84 @@ def http_server(tmp_path: Path) -> Iterator[str]:
         server.stop()
 
 
+async def meet_concurrently(call_tool: Callable[..., Awaitable[Any]]) -> dict[str, int]:
+    """Two ``meet`` calls in flight at once, each inside a span of its own: label -> that span's id.
+
+    Each logs while the other still waits: only the response stream a log came on tells them
+    apart (the server stamps nothing).
+    """
+    tracer = global_tracer_provider().get_tracer("test")
+    callers: dict[str, int] = {}
+
+    async def call(label: str) -> None:
+        with tracer.start_as_current_span(f"caller {label}") as caller:
+            callers[label] = caller.get_span_context().span_id
+            await call_tool("meet", {"label": label, "parties": 2})
+
+    async with anyio.create_task_group() as group:
+        for label in ("a", "b"):
+            group.start_soon(call, label)
+    return callers
+
+
+def assert_each_met_on_its_own_call(
+    records: dict[str, ReceivedRecord], spans: Sequence[ReadableSpan], callers: dict[str, int]
+) -> None:
+    """"<label> met" carries the ``MCP send tools/call meet`` span under that label's caller span."""
+    parents = {span.context.span_id: span.parent.span_id for span in spans if span.context and span.parent}
+
+    def under(span_id: int, ancestor: int) -> bool:
+        while span_id in parents:
+            span_id = parents[span_id]
+            if span_id == ancestor:
+                return True
+        return False
+
+    calls = [span for span in spans if span.name == "MCP send tools/call meet" and span.context]
+    assert len(calls) == 2
+    for label, caller in callers.items():
+        (own_call,) = [span for span in calls if span.context and under(span.context.span_id, caller)]
+        assert_attributed_to(records[f"{label} met"], own_call, "meet")
+
+
 @pytest.mark.anyio
 async def test_over_http_concurrent_calls_each_get_their_own_calls_span(
     receiver: OTLPReceiver, http_server: str
 ) -> None:
-    # Two calls in flight at once, each logging while the other is still waiting: only the
-    # response stream a log came on tells them apart (the server stamps nothing).
-    tracer = global_tracer_provider().get_tracer("test")
-    callers: dict[str, int] = {}
-
-    async def call(client: Client, label: str) -> None:
-        with tracer.start_as_current_span(f"caller {label}") as caller:
-            callers[label] = caller.get_span_context().span_id
-            await client.call_tool("meet", {"label": label, "parties": 2})
-
     with recorded_spans() as spans, OTelLogHandler() as handler:
         async with connect_client(http_server, handler) as client:
             assert client.protocol_version == "2026-07-28"
-            async with anyio.create_task_group() as group:
-                for label in ("a", "b"):
-                    group.start_soon(call, client, label)
+            callers = await meet_concurrently(client.call_tool)
             await client.call_tool("work", {"label": "evora"})
     records = {str(record.body): record for record in receiver.wait_for_records(4)}
     assert sorted(records) == ["a met", "b met", "evora done", "evora started"]
-    calls = [span for span in spans.get_finished_spans() if span.name == "MCP send tools/call meet"]
-    assert len(calls) == 2
-    for label in ("a", "b"):
-        (own_call,) = [span for span in calls if span.parent is not None and span.parent.span_id == callers[label]]
-        assert_attributed_to(records[f"{label} met"], own_call, "meet")
+    assert_each_met_on_its_own_call(records, spans.get_finished_spans(), callers)
     work = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
     for body in ("evora started", "evora done"):
         assert_attributed_to(records[body], work, "work")
         assert records[body].attributes["network.transport"] == "tcp"
         assert records[body].attributes["network.protocol.name"] == "http"
+    assert handler.stats()["unattributed"] == 0
+
+
+@pytest.mark.anyio
+async def test_connect_session_over_http_ties_logs_to_their_stream_on_a_legacy_handshake(
+    receiver: OTLPReceiver, http_server: str
+) -> None:
+    # ClientSession's initialize() is the handshake era (logging/setLevel: no per-request opt-in),
+    # but the stream a log came on still names its request for certain.
+    from mcp.client.streamable_http import streamable_http_client
+
+    from mcp_otel import connect_session
+
+    with recorded_spans() as spans, OTelLogHandler() as handler:
+        async with streamable_http_client(http_server) as (read_stream, write_stream):
+            async with connect_session(read_stream, write_stream, handler, server=http_server) as session:
+                callers = await meet_concurrently(session.call_tool)
+    records = {str(record.body): record for record in receiver.wait_for_records(2)}
+    assert sorted(records) == ["a met", "b met"]
+    assert {record.attributes["mcp.protocol.version"] for record in records.values()} != {"2026-07-28"}
+    assert_each_met_on_its_own_call(records, spans.get_finished_spans(), callers)
     assert handler.stats()["unattributed"] == 0
 
 
@@ -199,29 +244,12 @@ async def test_connect_fastmcp_over_stdio_ties_each_log_to_its_call(receiver: OT
 
 @pytest.mark.anyio
 async def test_connect_fastmcp_over_http_tells_concurrent_calls_apart(receiver: OTLPReceiver, http_server: str) -> None:
-    tracer = global_tracer_provider().get_tracer("test")
-    callers: dict[int, str] = {}
-
-    async def call(client: Any, label: str) -> None:
-        with tracer.start_as_current_span(f"caller {label}") as caller:
-            callers[caller.get_span_context().span_id] = label
-            await client.call_tool("meet", {"label": label, "parties": 2})
-
     with recorded_spans() as spans, OTelLogHandler() as handler:
         async with connect_fastmcp(http_server, handler) as client:
-            async with anyio.create_task_group() as group:
-                for label in ("a", "b"):
-                    group.start_soon(call, client, label)
+            callers = await meet_concurrently(client.call_tool)  # FastMCP's own span sits in between
     records = {str(record.body): record for record in receiver.wait_for_records(2)}
     assert sorted(records) == ["a met", "b met"]
-    finished = spans.get_finished_spans()
-    parents = {span.context.span_id: span.parent.span_id for span in finished if span.context and span.parent}
-    calls = [span for span in finished if span.name == "MCP send tools/call meet"]
-    assert len(calls) == 2
-    for own_call in calls:  # caller span > FastMCP's "tools/call meet" > the SDK's span
-        assert own_call.context is not None
-        label = callers[parents[parents[own_call.context.span_id]]]
-        assert_attributed_to(records[f"{label} met"], own_call, "meet")
+    assert_each_met_on_its_own_call(records, spans.get_finished_spans(), callers)
     assert handler.stats()["unattributed"] == 0
 
 
