@@ -20,8 +20,8 @@ from mcp_otel.connect import (
     connect_session,
     resolve_log_level,
 )
-from tests.support.accounting import assert_adds_up
 from tests.conftest import FASTMCP_SERVER
+from tests.support.accounting import assert_adds_up
 from tests.support.otlp_receiver import OTLPReceiver
 from tests.support.spec import MCP_LEVELS
 

@@ -153,7 +153,7 @@ def test_backoff_grows_between_attempts(pipelines: list[Pipeline]) -> None:
     pipeline = _pipeline(pipelines, destination, initial_backoff_seconds=0.05, max_backoff_seconds=0.4)
     pipeline.emit("r0")
     assert pipeline.flush()
-    gaps = [later - earlier for earlier, later in zip(destination.attempt_times, destination.attempt_times[1:])]
+    gaps = [later - earlier for earlier, later in zip(destination.attempt_times, destination.attempt_times[1:], strict=False)]
     assert gaps[-1] > gaps[0] * 2  # 0.05, 0.1, 0.2, 0.4 with 20% jitter
 
 

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import pytest
 
 from mcp_otel import ConfigurationError, OTelLogHandler
-from tests.support.accounting import assert_adds_up
 from tests.conftest import REPOSITORY
+from tests.support.accounting import assert_adds_up
 from tests.support.certificates import make_self_signed
 from tests.support.otlp_receiver import OTLPReceiver, free_port
 

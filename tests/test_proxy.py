@@ -128,7 +128,7 @@ async def test_client_session_gets_the_same_results_and_the_receiver_the_logs(re
     assert initialize_result == _wire(direct_initialize)
     records = receiver.wait_for_records(len(LEVELS))
     assert sorted((record.severity_text, record.severity_number) for record in records) == sorted(
-        zip(LEVELS, (5, 9, 10, 13, 17, 18, 19, 21))
+        zip(LEVELS, (5, 9, 10, 13, 17, 18, 19, 21), strict=True)
     )
     expected_attributes = {
         "mcp.server.name": "weather-as-configured",  # --server-name wins over the server's own name

@@ -154,8 +154,8 @@ def test_key_memo_is_bounded() -> None:
     for index in range(10_000):
         rules.is_secret_key(f"field_{index}")
     rules.is_secret_key("k" * 65)
-    assert len(rules._key_memo) == 4_096  # noqa: SLF001
-    assert "k" * 65 not in rules._key_memo  # noqa: SLF001
+    assert len(rules._key_memo) == 4_096
+    assert "k" * 65 not in rules._key_memo
     assert rules.is_secret_key("field_9999_password")  # still answers past the cap
 
 
@@ -485,12 +485,12 @@ ALPHABET = st.sampled_from(
 
 def redact_with(text: str, short_text: int, sparse_shift: int) -> str:
     """``DEFAULT_RULES.redact_text`` with the search strategy's thresholds set."""
-    saved = redaction._SHORT_TEXT, redaction._SPARSE_SHIFT  # noqa: SLF001
+    saved = redaction._SHORT_TEXT, redaction._SPARSE_SHIFT
     try:
-        redaction._SHORT_TEXT, redaction._SPARSE_SHIFT = short_text, sparse_shift  # noqa: SLF001
+        redaction._SHORT_TEXT, redaction._SPARSE_SHIFT = short_text, sparse_shift
         return DEFAULT_RULES.redact_text(text)
     finally:
-        redaction._SHORT_TEXT, redaction._SPARSE_SHIFT = saved  # noqa: SLF001
+        redaction._SHORT_TEXT, redaction._SPARSE_SHIFT = saved
 
 
 @settings(max_examples=300, deadline=None)

@@ -28,11 +28,7 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from mcp_otel import OTelLogHandler
 from mcp_otel.attributes import TRUNCATED as TRUNCATED_ATTRIBUTE
 from mcp_otel.conversion import (
-    NESTING_LIMIT_MARKER,
-    REDACTION_MARKER,
-    SIZE_LIMIT_MARKER,
     ConversionLimits,
-    convert_message,
 )
 from mcp_otel.delivery import DEFAULT_MAX_QUEUE_BYTES as DEFAULT_MAX_QUEUED_BYTES
 from mcp_otel.delivery import DEFAULT_MAX_QUEUE_RECORDS as DEFAULT_MAX_QUEUE_SIZE

@@ -22,8 +22,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import mcp_otel
 from mcp_otel import OTelLogHandler
-from tests.support.accounting import assert_adds_up
 from tests.conftest import PROTOCOLS, otel_environment
+from tests.support.accounting import assert_adds_up
 from tests.support.otlp_receiver import OTLPReceiver, ReceivedRecord
 from tests.support.rotel import RotelCollector
 

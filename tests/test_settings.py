@@ -29,11 +29,10 @@ from mcp_otel.settings import (
     mask_url,
     read_export_settings,
 )
-from tests.support.leaks import BASIC, PASSWORD, SECRET, SECRETS
 from tests.conftest import REPOSITORY
 from tests.support.certificates import make_self_signed
+from tests.support.leaks import BASIC, PASSWORD, SECRET, SECRETS
 from tests.support.otlp_receiver import free_port
-
 
 
 def _read(environ: dict[str, str]) -> ExportSettings:

@@ -72,7 +72,7 @@ def test_corpus(name: str) -> None:
     expected = json.loads((CORPUS / f"{name}.expected.json").read_text())["records"]
     records = parse(data)
     assert [record.body for record in records] == [item["body"] for item in expected]
-    for record, item in zip(records, expected):
+    for record, item in zip(records, expected, strict=True):
         assert record.severity_number == item["severity_number"], record
         assert record.severity_text == item["severity_text"], record
         assert record.logger == item["logger"], record

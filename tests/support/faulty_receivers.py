@@ -106,7 +106,7 @@ class _ScriptedServicer(logs_service_pb2_grpc.LogsServiceServicer):
     def __init__(self, receiver: FaultyReceiver) -> None:
         self._receiver = receiver
 
-    def Export(  # noqa: N802 - name fixed by the generated servicer
+    def Export(
         self, request: ExportLogsServiceRequest, context: grpc.ServicerContext
     ) -> ExportLogsServiceResponse:
         headers = {key: value for key, value in context.invocation_metadata() if isinstance(value, str)}
@@ -157,10 +157,10 @@ class _ScriptedHTTPHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _ScriptedHTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the base class
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence access logs."""
 
-    def do_POST(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+    def do_POST(self) -> None:
         receiver = self.server.receiver
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         headers = {name.lower(): value for name, value in self.headers.items()}
