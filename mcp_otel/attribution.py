@@ -215,17 +215,17 @@ class RequestTracker:
 
     # ---------------------------------------------------------------- client -> server
 
-    def sent(self, message: Mapping[str, Any], *, span: Span | None = None) -> None:
-        """The client sent ``message``: a request starts being tracked, a cancellation ends one."""
+    def sent(self, message: Mapping[str, Any], *, span: Span | None = None) -> TrackedRequest | None:
+        """The client sent ``message``: a request starts being tracked (returned), a cancellation ends one."""
         method = message.get("method")
         if method == "notifications/cancelled":
             params = message.get("params")
             if isinstance(params, Mapping) and "requestId" in params:
                 self.finished(params["requestId"])
-            return
+            return None
         request = describe_request(message, span)
         if request is None:
-            return
+            return None
         key = request_key(request.request_id)
         with self._lock:
             self._requests.pop(key, None)
@@ -240,6 +240,7 @@ class RequestTracker:
             self._requests[key] = request
             if request.opted_in:
                 self._opted_in[key] = request
+        return request
 
     def finished(self, request_id: object) -> None:
         """The request was answered or cancelled: it leaves (also from the forgotten ones)."""
@@ -258,17 +259,27 @@ class RequestTracker:
             self.finished(message["id"])
 
     def attribute(
-        self, *, related_request_id: object = None, on_request_stream: bool = False, standalone: bool = False
+        self,
+        *,
+        related_request_id: object = None,
+        on_request_stream: bool = False,
+        stream_of: TrackedRequest | None = None,
+        standalone: bool = False,
     ) -> Attribution:
         """The decision for a log notification arriving now, before its ``_meta`` is read.
 
         ``on_request_stream``: the transport delivered it on ``related_request_id``'s stream.
-        ``standalone``: the transport delivered it outside every request's stream (Streamable
-        HTTP's standalone GET stream), so it belongs to no request. The caller applies
-        :meth:`Attribution.resolve` with the notification's ``_meta`` (which may be read later, on
-        another thread).
+        ``stream_of``: it came on the stream of this very request (as :meth:`sent` returned it):
+        when its id has been reused since, by a request the tracker holds now, the log is no
+        proof for the new one. ``standalone``: the transport delivered it outside every request's
+        stream (Streamable HTTP's standalone GET stream), so it belongs to no request. The caller
+        applies :meth:`Attribution.resolve` with the notification's ``_meta`` (which may be read
+        later, on another thread).
         """
         with self._lock:
+            if stream_of is not None:
+                tracked = self._requests.get(request_key(stream_of.request_id))
+                return Attribution("stream", tracked) if tracked is stream_of else Attribution("ambiguous")
             if on_request_stream:
                 request = self._requests.get(request_key(related_request_id))
                 # Not tracked (forgotten past the cap): it is still R's, so no other request's.

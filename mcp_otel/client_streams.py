@@ -22,7 +22,11 @@ write wrapper marks the context in which it hands a request to the transport (a 
 variable holding this connection and the request's id, reset as soon as the hand-over is done),
 and the read wrapper reads that mark back from the context a message arrives with: a log that
 carries the mark of request R came on R's stream. A message read by a task the mark never
-reached (stdio's one reader, the standalone GET stream) carries none. Once an answer has come
+reached (stdio's one reader, the standalone GET stream) carries none. The mark holds the
+request itself, not only its id: a log from the stream of a request whose id was reused since is
+``ambiguous``, never the new request's. When the transport names the related request in the
+message's metadata, that wins over a mark (an in-process server's worker task keeps the mark of
+the request it was started in, whichever request it logs for). Once an answer has come
 marked (the handshake's, on HTTP), the connection is known to have per-request streams, and
 an unmarked log came on none of them: it belongs to no request (``unasked``), even when one
 opted-in request is in flight. The transport's
@@ -55,14 +59,16 @@ from typing import Any
 
 from opentelemetry.trace import get_current_span
 
-from mcp_otel.attribution import RequestTracker
+from mcp_otel.attribution import RequestTracker, TrackedRequest
 from mcp_otel.connection import ConnectionLog
 
 __all__ = ["AttributingStreams", "AttributingTransport", "attributing_fastmcp_transport", "fastmcp_can_attribute"]
 
 # (the connection's AttributingStreams, the request's id) while a request is handed to the
 # transport: the transport's task for that request inherits it (see the module docstring).
-_SENDING: ContextVar[tuple[AttributingStreams, Any] | None] = ContextVar("mcp_otel_sending_request", default=None)
+_SENDING: ContextVar[tuple[AttributingStreams, TrackedRequest] | None] = ContextVar(
+    "mcp_otel_sending_request", default=None
+)
 
 
 def _message_fields(session_message: Any) -> Mapping[str, Any]:
@@ -98,15 +104,13 @@ class AttributingStreams:
         """The two streams to give the client instead of the transport's."""
         return _AttributingReadStream(read_stream, self), _TrackingWriteStream(write_stream, self)
 
-    def sent(self, session_message: Any) -> Mapping[str, Any]:
+    def sent(self, session_message: Any) -> TrackedRequest | None:
         """The client is sending ``session_message`` (in the sending task: its span is current).
 
-        Returns the message's fields (empty when the tracker has nothing to read in it).
+        Returns the request it starts, when it is one.
         """
         fields = _message_fields(session_message)
-        if fields:
-            self.tracker.sent(fields, span=get_current_span())
-        return fields
+        return self.tracker.sent(fields, span=get_current_span()) if fields else None
 
     def received(self, item: Any, sender_context: Context | None = None) -> None:
         """The client's receive loop takes ``item`` (a ``SessionMessage`` or an exception).
@@ -123,16 +127,17 @@ class AttributingStreams:
             params = fields.get("params")
             metadata = getattr(item, "metadata", None)
             related_request_id = getattr(metadata, "related_request_id", None)
-            on_request_stream = related_request_id is not None
-            if mark is not None:
-                related_request_id, on_request_stream = mark[1], True
-            attribution = self.tracker.attribute(
-                related_request_id=related_request_id,
-                on_request_stream=on_request_stream,
-                # Once answers came marked, this transport has per-request streams: an unmarked
-                # log came on none of them (the standalone stream), so it is no request's.
-                standalone=not on_request_stream and self.per_request_streams,
-            )
+            if related_request_id is not None:
+                # The transport's own word wins over a mark: an in-process server's task keeps the
+                # context (the mark) of the request it was started in, whichever request it logs for.
+                attribution = self.tracker.attribute(related_request_id=related_request_id, on_request_stream=True)
+            else:
+                attribution = self.tracker.attribute(
+                    stream_of=mark[1] if mark is not None else None,
+                    # Once answers came marked, this transport has per-request streams: an
+                    # unmarked log came on none of them (the standalone stream): no request's.
+                    standalone=mark is None and self.per_request_streams,
+                )
             self.connection.handle(params if params is not None else {}, attribution)
             return
         if mark is not None and "method" not in fields:
@@ -171,22 +176,22 @@ class _TrackingWriteStream(_StreamWrapper):
 
     async def send(self, item: Any) -> None:
         # Before the transport sees it: an answer or a log for it cannot come earlier.
-        fields = self._streams.sent(item)
-        if "method" not in fields or "id" not in fields:  # not a request: no stream of its own
+        request = self._streams.sent(item)
+        if request is None:  # not a request: no stream of its own
             await self._inner.send(item)
             return
-        mark = _SENDING.set((self._streams, fields["id"]))
+        mark = _SENDING.set((self._streams, request))
         try:
             await self._inner.send(item)
         finally:
             _SENDING.reset(mark)  # the caller's own context never keeps it
 
     def send_nowait(self, item: Any) -> None:
-        fields = self._streams.sent(item)
-        if "method" not in fields or "id" not in fields:
+        request = self._streams.sent(item)
+        if request is None:
             self._inner.send_nowait(item)
             return
-        mark = _SENDING.set((self._streams, fields["id"]))
+        mark = _SENDING.set((self._streams, request))
         try:
             self._inner.send_nowait(item)
         finally:
@@ -257,39 +262,56 @@ def attributing_fastmcp_transport(transport: Any, connection: ConnectionLog) -> 
 
     Each session the transport builds (FastMCP reconnects with a new one) gets streams and a
     tracker of its own: a previous connection's requests in flight are no candidates. The
-    returned transport hands everything else (``close``, ``get_session_id``, ``url``,
-    ``command``, ...) to ``transport``.
+    session class is built once per base class, so FastMCP, which compares the options of a
+    kept-alive connection (``client.new()``, re-entering a client), sees the same options each
+    time. Everything else (``close``, ``get_session_id``, ``legacy_only``, ``url``, ``command``,
+    setting ``keep_alive`` ...) goes to ``transport``. A multi-server ``MCPConfigTransport`` is not
+    wrapped (None): FastMCP's client checks its type, and its logs come through a proxy of its own.
     """
     if not fastmcp_can_attribute():
         return None
     from dataclasses import replace
 
     from fastmcp.client.transports.base import ClientTransport, TransportOptions
+    from fastmcp.client.transports.config import MCPConfigTransport
+
+    if isinstance(transport, MCPConfigTransport):
+        return None
 
     class AttributingFastMCPTransport(ClientTransport):
-        legacy_only = bool(getattr(transport, "legacy_only", False))
-
         def __init__(self) -> None:
-            self.inner = transport
+            object.__setattr__(self, "inner", transport)
+            object.__setattr__(self, "_session_classes", {})
 
         def __getattr__(self, name: str) -> Any:  # url, command, log_file, keep_alive, auth ...
             return getattr(self.inner, name)
+
+        def __setattr__(self, name: str, value: Any) -> None:  # client.transport.keep_alive = False
+            setattr(self.inner, name, value)
+
+        @property
+        def legacy_only(self) -> bool:  # type: ignore[override]  # a property on some transports
+            return bool(getattr(self.inner, "legacy_only", False))
+
+        def _session_class(self, base: type) -> type:
+            classes: dict[type, type] = self._session_classes
+            if base not in classes:
+
+                class AttributingSession(base):  # type: ignore[misc]
+                    def __init__(self, read_stream: Any, write_stream: Any, *args: Any, **kwargs: Any) -> None:
+                        read_stream, write_stream = AttributingStreams(connection).wrap(read_stream, write_stream)
+                        super().__init__(read_stream, write_stream, *args, **kwargs)
+
+                classes[base] = AttributingSession
+            return classes[base]
 
         @asynccontextmanager
         async def connect_session(
             self, *, transport_options: Any = None, **session_kwargs: Any
         ) -> AsyncIterator[Any]:
             options = transport_options if transport_options is not None else TransportOptions()
-            base = options.session_class
-
-            class AttributingSession(base):  # type: ignore[misc,valid-type]
-                def __init__(self, read_stream: Any, write_stream: Any, *args: Any, **kwargs: Any) -> None:
-                    read_stream, write_stream = AttributingStreams(connection).wrap(read_stream, write_stream)
-                    super().__init__(read_stream, write_stream, *args, **kwargs)
-
-            async with self.inner.connect_session(
-                transport_options=replace(options, session_class=AttributingSession), **session_kwargs
-            ) as session:
+            options = replace(options, session_class=self._session_class(options.session_class))
+            async with self.inner.connect_session(transport_options=options, **session_kwargs) as session:
                 yield session
 
         async def close(self) -> None:

@@ -121,32 +121,40 @@ def session_attributes(source: Any, *, server: Any = None, initialize_result: An
         getattr(session, "protocol_version", None),
         _field(initialize_result, "protocol_version", "protocolVersion"),
     )
-    transport, address, port = _transport(_first(server, getattr(source, "server", None), getattr(source, "transport", None)))
+    transport, protocol, address, port = _transport(
+        _first(server, getattr(source, "server", None), getattr(source, "transport", None))
+    )
     return server_attributes(
         name=getattr(server_info, "name", None),
         version=getattr(server_info, "version", None),
         protocol_version=protocol_version,
         transport=transport,
-        protocol="http" if transport == "tcp" else None,  # tcp is only ever read from an http(s) URL
+        protocol=protocol,
         address=address,
         port=port,
         session_id=_session_id(getattr(source, "transport", None)),
     )
 
 
-def _transport(server: Any) -> tuple[str | None, str | None, int | None]:
-    """``network.transport``, ``server.address`` and ``server.port`` of a server URL or stdio parameters."""
+# URL scheme -> (network.protocol.name, default port)
+_PROTOCOL_BY_SCHEME = {"http": ("http", 80), "https": ("http", 443), "ws": ("websocket", 80), "wss": ("websocket", 443)}
+
+
+def _transport(server: Any) -> tuple[str | None, str | None, str | None, int | None]:
+    """``network.transport``, ``network.protocol.name``, ``server.address`` and ``server.port``
+    of a server URL or stdio parameters."""
     url = server if isinstance(server, str) else getattr(server, "url", None)
     if isinstance(url, str) and "://" in url:
         parts = urlsplit(url)
+        protocol, default_port = _PROTOCOL_BY_SCHEME.get(parts.scheme.lower(), (None, None))
         try:
-            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+            port = parts.port or default_port
         except ValueError:  # a port that is not a number
             port = None
-        return "tcp", parts.hostname, port
+        return ("tcp" if protocol else None), protocol, parts.hostname, port  # an unknown scheme: no guess
     if server is not None and ("Stdio" in type(server).__name__ or hasattr(server, "command")):
-        return "pipe", None, None
-    return None, None, None
+        return "pipe", None, None, None
+    return None, None, None, None
 
 
 def _session_id(transport: Any) -> str | None:
@@ -328,12 +336,17 @@ async def connect_fastmcp(
 
     chosen_level = resolve_log_level(level)
     connection = ConnectionLog(handler, min_level=chosen_level)
-    attributing = fastmcp_can_attribute()
+    wrapped: Any = None
+    if fastmcp_can_attribute():
+        from fastmcp.client.transports import infer_transport
+
+        transport = infer_transport(transport)
+        wrapped = attributing_fastmcp_transport(transport, connection)
     # With attribution the wrapped streams export each log (with its request), not the callback.
-    client = Client(transport, log_handler=_ignore_log if attributing else connection, **client_options)
+    client = Client(transport, log_handler=connection if wrapped is None else _ignore_log, **client_options)
     stdio: Any = client.transport
-    if attributing:  # swapped after the Client set the transport up (auth, TLS go to the real one)
-        client.transport = attributing_fastmcp_transport(stdio, connection)
+    if wrapped is not None:  # swapped after the Client set the transport up (auth, TLS go to the real one)
+        client.transport = wrapped
     capture = None
     if stderr:
         if not hasattr(stdio, "log_file") or not hasattr(stdio, "command"):

@@ -217,12 +217,6 @@ _OUR_EXPORTER_NAMES = frozenset({"otlp", "none"})
 # The SDK's OTLP exporters registered as entry points: built by name they would read every
 # OTEL_EXPORTER_OTLP_* variable themselves, which is what this module exists to prevent.
 _SDK_OTLP_EXPORTERS = frozenset({"otlp_proto_grpc", "otlp_proto_http"})
-_CREDENTIAL_PROVIDER_VARIABLES = (
-    "OTEL_PYTHON_EXPORTER_OTLP_GRPC_LOGS_CREDENTIAL_PROVIDER",
-    "OTEL_PYTHON_EXPORTER_OTLP_GRPC_CREDENTIAL_PROVIDER",
-    "OTEL_PYTHON_EXPORTER_OTLP_HTTP_LOGS_CREDENTIAL_PROVIDER",
-    "OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER",
-)
 
 
 def mask_url(url: str) -> str:
@@ -354,12 +348,7 @@ def read_export_settings(environ: Mapping[str, str]) -> ExportSettings:
     disabled = reader.boolean("OTEL_SDK_DISABLED", default=False)
     if disabled:
         return _disabled_settings()
-    for name in _CREDENTIAL_PROVIDER_VARIABLES:
-        if reader.text(name) is not None:
-            raise ConfigurationError(
-                f"{name}: credential provider entry points are not supported by mcp-otel's export; "
-                "send credentials with OTEL_EXPORTER_OTLP_HEADERS"
-            )
+    _refuse_credential_providers(reader, "LOGS")
     exporters = _exporter_names(reader)
     max_queue_size = reader.whole_number(
         "OTEL_BLRP_MAX_QUEUE_SIZE", DEFAULT_MAX_QUEUE_SIZE, 1, _MAX_QUEUE_SIZE, "records"
@@ -410,7 +399,24 @@ def read_export_settings(environ: Mapping[str, str]) -> ExportSettings:
 def read_otlp_settings(environ: Mapping[str, str], signal: Signal) -> OTLPSettings:
     """One signal's OTLP destination, read and checked as the logs' are (the module docstring's
     table, with ``TRACES`` for ``LOGS`` in the signal-specific names): span events' exporter."""
-    return _otlp_settings(_Reader(environ), signal)
+    reader = _Reader(environ)
+    _refuse_credential_providers(reader, signal)
+    return _otlp_settings(reader, signal)
+
+
+def _refuse_credential_providers(reader: _Reader, signal: Signal) -> None:
+    # The SDK's exporters load these entry points themselves, on their first export: a name that
+    # does not load is an error there, long after start-up, and then nothing is exported.
+    for protocol in ("GRPC", "HTTP"):
+        for name in (
+            f"OTEL_PYTHON_EXPORTER_OTLP_{protocol}_{signal}_CREDENTIAL_PROVIDER",
+            f"OTEL_PYTHON_EXPORTER_OTLP_{protocol}_CREDENTIAL_PROVIDER",
+        ):
+            if reader.text(name) is not None:
+                raise ConfigurationError(
+                    f"{name}: credential provider entry points are not supported by mcp-otel's export; "
+                    "send credentials with OTEL_EXPORTER_OTLP_HEADERS"
+                )
 
 
 def _disabled_settings() -> ExportSettings:

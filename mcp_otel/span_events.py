@@ -209,10 +209,12 @@ def _span_exporter(name: str, otlp: OTLPSettings | None) -> SpanExporter | None:
             timeout=timeout,
             compression=grpc.Compression.Gzip if otlp.compression == "gzip" else grpc.Compression.NoCompression,
         )
+    import requests  # the HTTP exporter's own dependency
     from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 
     return HttpSpanExporter(
+        session=requests.Session(),  # given, so the exporter looks up no credential provider itself
         endpoint=otlp.endpoint,
         certificate_file=otlp.certificate.path if otlp.certificate is not None else None,
         client_key_file=otlp.client_key.path if otlp.client_key is not None else None,

@@ -207,3 +207,17 @@ def test_threads_share_one_tracker() -> None:
         thread.join()
     assert len(tracker) == 0
     assert tracker.attribute().basis == "unasked"
+
+
+def test_a_stream_proves_only_the_very_request_it_belongs_to() -> None:
+    tracker = RequestTracker()
+    first = tracker.sent(_request(1, tool="old"))
+    assert first is not None
+    tracker.sent(_request(2))
+    assert tracker.attribute(stream_of=first).resolve(None).request is first  # several in flight: the stream tells
+    tracker.sent(_cancel(1))
+    tracker.sent(_request(1, tool="new"))  # the id is reused while the old stream may still deliver
+    late = tracker.attribute(stream_of=first).resolve(None)
+    assert late.basis == "ambiguous" and late.request is None
+    tracker.received(_answer(1))
+    assert tracker.attribute(stream_of=first).basis == "ambiguous"  # gone altogether: still nobody else's

@@ -253,6 +253,42 @@ async def test_connect_fastmcp_over_http_tells_concurrent_calls_apart(receiver: 
     assert handler.stats()["unattributed"] == 0
 
 
+@pytest.mark.anyio
+async def test_connect_fastmcp_keeps_fastmcps_connection_reuse(receiver: OTLPReceiver) -> None:
+    # FastMCP reuses a kept-alive stdio connection only for equal session options; the wrapped
+    # transport must name the same session class each time (client.new() shares the connection).
+    from fastmcp.client.transports import StdioTransport
+
+    transport = StdioTransport(command=PYTHON, args=[REQUEST_LOGS_SERVER])
+    with OTelLogHandler() as handler:
+        async with connect_fastmcp(transport, handler) as client:
+            async with client.new() as sibling:
+                await sibling.call_tool("work", {"label": "tavira"})
+            await client.call_tool("work", {"label": "lagos"})
+            client.transport.keep_alive = True  # a write reaches the real transport
+            assert transport.keep_alive is True
+    records = receiver.wait_for_records(4)
+    assert sorted(str(record.body) for record in records) == [
+        "lagos done", "lagos started", "tavira done", "tavira started"
+    ]
+    assert all(record.attributes["gen_ai.tool.name"] == "work" for record in records)
+    assert handler.stats()["unattributed"] == 0
+
+
+@pytest.mark.anyio
+async def test_connect_fastmcp_leaves_an_mcp_config_transport_alone(receiver: OTLPReceiver) -> None:
+    # FastMCP's client checks for MCPConfigTransport by type; such a client keeps the plain callback.
+    from fastmcp.client.transports.config import MCPConfigTransport
+
+    config = {"mcpServers": {"logs": {"command": PYTHON, "args": [REQUEST_LOGS_SERVER]}}}
+    with OTelLogHandler() as handler:
+        async with connect_fastmcp(config, handler) as client:
+            assert isinstance(client.transport, MCPConfigTransport)
+            await client.call_tool("work", {"label": "tomar"})
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == ["tomar done", "tomar started"]  # once each
+
+
 # --------------------------------------------------------------------------- span events (Jaeger)
 
 

@@ -6,6 +6,7 @@ The mcp 2.x end-to-end cases (the SDK's client span, concurrent calls) are in
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import sys
 from typing import Any
@@ -37,6 +38,13 @@ TRACE = "0af7651916cd43dd8448eb211c80319c"
 SPAN = "b7ad6b7169203331"
 
 
+def _in_memory_handler() -> tuple[OTelLogHandler, InMemoryLogRecordExporter]:
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    return OTelLogHandler(provider), exporter
+
+
 def _session_message(message: Any) -> SessionMessage:
     # mcp 1.x wraps each message in the JSONRPCMessage root model; 2.x takes the message itself.
     if hasattr(types, "JSONRPCMessage") and hasattr(types.JSONRPCMessage, "model_fields") and "root" in getattr(
@@ -66,10 +74,7 @@ def _answer(request_id: int) -> SessionMessage:
 
 
 async def test_wrapped_streams_attribute_logs_in_the_order_the_client_reads_them() -> None:
-    exporter = InMemoryLogRecordExporter()
-    provider = LoggerProvider()
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    handler = OTelLogHandler(provider)
+    handler, exporter = _in_memory_handler()
     to_server, server_reads = anyio.create_memory_object_stream[Any](10)
     server_writes, from_server = anyio.create_memory_object_stream[Any](10)
     read_stream, write_stream = AttributingStreams(ConnectionLog(handler)).wrap(from_server, to_server)
@@ -129,10 +134,7 @@ async def test_a_log_is_tied_to_the_request_whose_stream_carried_it() -> None:
     # A Streamable HTTP client in miniature: the transport reads each request in the context it
     # was sent in and answers it from a task of its own (mcp 2.x's POST task); the standalone
     # stream's task was started before any request.
-    exporter = InMemoryLogRecordExporter()
-    provider = LoggerProvider()
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    handler = OTelLogHandler(provider)
+    handler, exporter = _in_memory_handler()
     to_server, from_server = _ContextStream(), _ContextStream()
     streams = AttributingStreams(ConnectionLog(handler))
     read_stream, write_stream = streams.wrap(from_server, to_server)
@@ -175,3 +177,25 @@ async def test_a_log_is_tied_to_the_request_whose_stream_carried_it() -> None:
     # Alpha is the one opted-in request in flight, but the log came on no request's stream.
     assert records["on the standalone stream"]["mcp_otel.unattributed"] == "unasked"
     assert handler.stats()["unattributed"] == 1
+
+
+async def test_the_transports_related_request_id_wins_over_a_mark() -> None:
+    # An in-process server's worker task keeps the context of the request it was started in;
+    # the metadata the transport attaches names the request the log is really for.
+    from mcp.shared.message import ServerMessageMetadata
+
+    handler, exporter = _in_memory_handler()
+    to_server, from_server = _ContextStream(), _ContextStream()
+    read_stream, write_stream = AttributingStreams(ConnectionLog(handler)).wrap(from_server, to_server)
+    await write_stream.send(_request(1, "slow"))
+    await to_server.receive()
+    slow_context = to_server.last_context
+    await write_stream.send(_request(2, "quick"))
+    await to_server.receive()
+    log = _log("for quick")
+    log.metadata = ServerMessageMetadata(related_request_id=2)
+    assert slow_context is not None
+    await slow_context.run(asyncio.ensure_future, from_server.send(log))  # sent from slow's context
+    await read_stream.receive()
+    (data,) = exporter.get_finished_logs()
+    assert (data.log_record.attributes or {})["gen_ai.tool.name"] == "quick"

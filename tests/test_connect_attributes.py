@@ -32,9 +32,14 @@ async def test_client_session_attributes_from_the_initialize_result() -> None:
                                             "server.address": "tools.example", "server.port": 8443}),
         ("http://127.0.0.1/mcp", {"network.transport": "tcp", "network.protocol.name": "http",
                                   "server.address": "127.0.0.1", "server.port": 80}),
+        ("wss://tools.example/ws", {"network.transport": "tcp", "network.protocol.name": "websocket",
+                                    "server.address": "tools.example", "server.port": 443}),
+        ("HTTP://Tools.example:9000/mcp", {"network.transport": "tcp", "network.protocol.name": "http",
+                                           "server.address": "tools.example", "server.port": 9000}),
+        ("unix+custom://sock/mcp", {"server.address": "sock"}),  # no guess at its transport
         (StdioServerParameters(command="python"), {"network.transport": "pipe"}),
     ],
-    ids=["https url", "http url, default port", "stdio"],
+    ids=["https url", "http url, default port", "websocket url", "upper-case scheme", "unknown scheme", "stdio"],
 )
 def test_transport_attributes(server: object, expected: dict[str, object]) -> None:
     assert session_attributes(object(), server=server) == expected

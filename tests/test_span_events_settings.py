@@ -28,6 +28,11 @@ BAD = [
     ("client key without its certificate", {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY": __file__},
      "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY"),
     ("unknown traces exporter", {"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER"),
+    # The SDK's exporter would load these itself on its first export, fail, and export nothing after.
+    ("HTTP traces credential provider", {"OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER": "gcp"},
+     "OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER"),
+    ("gRPC traces credential provider", {"OTEL_PYTHON_EXPORTER_OTLP_GRPC_TRACES_CREDENTIAL_PROVIDER": "gcp"},
+     "OTEL_PYTHON_EXPORTER_OTLP_GRPC_TRACES_CREDENTIAL_PROVIDER"),
     ("two traces exporters", {"OTEL_TRACES_EXPORTER": "otlp,console"}, "OTEL_TRACES_EXPORTER"),
 ]
 
