@@ -56,7 +56,9 @@ def shapes(scale: int) -> dict[str, tuple[Any, Any]]:
     return {
         "ordinary: flat extra, 5 keys": ("info", {"msg": "fetched", "extra": {"city": "Lisbon", "ms": 35, "ok": True, "n": 3, "r": 0.5}}),
         "ordinary: 2 KB text, 20 keys": ("info", {"msg": "w " * 1_000, "extra": {f"key{i}": f"value {i}" for i in range(20)}}),
-        "90 KB of nested lists and maps": ("info", {"msg": "m", "extra": {"rows": [{"id": i, "tags": ["a", "b"], "t": {"x": 1.5}} for i in range(900)]}}),
+        "90 KB of nested lists and maps": (
+            "info", {"msg": "m", "extra": {"rows": [{"id": i, "tags": ["a", "b"], "t": {"x": 1.5}} for i in range(900)]}}
+        ),
         "10^6 ints as data": ("info", list(range(wide))),
         "10^6-entry map as data": ("info", {str(i): i for i in range(wide)}),
         "10^6 ints in extra": ("info", {"msg": "m", "extra": {"xs": list(range(wide))}}),

@@ -41,21 +41,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mcp.types import LoggingMessageNotificationParams  # noqa: E402
-from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter  # noqa: E402
-from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord  # noqa: E402
-from opentelemetry.sdk._logs.export import (  # noqa: E402
+from mcp.types import LoggingMessageNotificationParams
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs.export import (
     BatchLogRecordProcessor,
     LogRecordExporter,
     LogRecordExportResult,
 )
 
-from mcp_otel import OTelLogHandler  # noqa: E402
-from mcp_otel.accounting import Accounting  # noqa: E402
-from mcp_otel.delivery import Delivery, ExporterDestination  # noqa: E402
-from mcp_otel.emitter import Emitter  # noqa: E402
-from mcp_otel.levels import LEVELS, severity_for_level  # noqa: E402
-from tests.support.otlp_receiver import OTLPReceiver, ReceiverProcess, free_port  # noqa: E402
+from mcp_otel import OTelLogHandler
+from mcp_otel.accounting import Accounting
+from mcp_otel.delivery import Delivery, ExporterDestination
+from mcp_otel.emitter import Emitter
+from mcp_otel.levels import LEVELS, severity_for_level
+from tests.support.otlp_receiver import OTLPReceiver, ReceiverProcess, free_port
 
 
 def flat(index: int) -> Any:
@@ -127,7 +127,7 @@ def handler_with_dropping_pipeline() -> OTelLogHandler:
     provider = LoggerProvider(shutdown_on_exit=False)
     provider.add_log_record_processor(delivery)
     handler = OTelLogHandler(provider)
-    handler._emitter = Emitter(provider, source="bench", delivery=delivery, accounting=accounting)  # noqa: SLF001
+    handler._emitter = Emitter(provider, source="bench", delivery=delivery, accounting=accounting)
     return handler
 
 
@@ -147,8 +147,9 @@ def per_message(count: int, repeats: int) -> dict[str, dict[str, list[float]]]:
         raw_logger = raw_sdk_provider(DroppingExporter()).get_logger("bench.server")
         handler = handler_with_dropping_pipeline()
         runs: dict[str, Callable[[], None]] = {
-            "raw SDK": lambda: emit_raw(raw_logger, fields),
-            "handler": lambda: [handler.handle(message) for message in batch],  # type: ignore[func-returns-value]
+            # Bound as defaults: each round's closures use that round's objects, whatever runs later.
+            "raw SDK": lambda raw_logger=raw_logger, fields=fields: emit_raw(raw_logger, fields),
+            "handler": lambda handler=handler, batch=batch: [handler.handle(m) for m in batch],  # type: ignore[func-returns-value]
         }
         samples: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(repeats):

@@ -30,16 +30,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from opentelemetry._logs import SeverityNumber  # noqa: E402
-from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord  # noqa: E402
-from opentelemetry.sdk._logs.export import (  # noqa: E402
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs.export import (
     BatchLogRecordProcessor,
     LogRecordExporter,
     LogRecordExportResult,
 )
 
-from mcp_otel.redaction import DEFAULT_RULES, RedactionRules  # noqa: E402
-from tests.test_redaction import NOT_SECRET_KEYS, NOT_SECRET_TEXTS, SECRET_KEYS, TEXT_ROWS, accuracy  # noqa: E402
+from mcp_otel.redaction import DEFAULT_RULES, RedactionRules
+from tests.test_redaction import NOT_SECRET_KEYS, NOT_SECRET_TEXTS, SECRET_KEYS, TEXT_ROWS, accuracy
 
 PARAGRAPH = (
     "The river town wakes slowly. By seven the bakery on the corner has its shutters up, and the "

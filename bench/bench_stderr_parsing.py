@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mcp_otel.stderr_parsing import StderrParser  # noqa: E402
+from mcp_otel.stderr_parsing import StderrParser
 
 CHUNK = 65_536
 
