@@ -262,14 +262,13 @@ class RequestTracker:
         self,
         *,
         related_request_id: object = None,
-        on_request_stream: bool = False,
         stream_of: TrackedRequest | None = None,
         standalone: bool = False,
     ) -> Attribution:
         """The decision for a log notification arriving now, before its ``_meta`` is read.
 
-        ``on_request_stream``: the transport delivered it on ``related_request_id``'s stream.
-        ``stream_of``: it came on the stream of this very request (as :meth:`sent` returned it):
+        ``related_request_id``: the transport delivered it on that request's stream (a request's
+        id is never null). ``stream_of``: it came on the stream of this very request (as :meth:`sent` returned it):
         when its id has been reused since, by a request the tracker holds now, the log is no
         proof for the new one. ``standalone``: the transport delivered it outside every request's
         stream (Streamable HTTP's standalone GET stream), so it belongs to no request. The caller
@@ -280,7 +279,7 @@ class RequestTracker:
             if stream_of is not None:
                 tracked = self._requests.get(request_key(stream_of.request_id))
                 return Attribution("stream", tracked) if tracked is stream_of else Attribution("ambiguous")
-            if on_request_stream:
+            if related_request_id is not None:
                 request = self._requests.get(request_key(related_request_id))
                 # Not tracked (forgotten past the cap): it is still R's, so no other request's.
                 return Attribution("ambiguous") if request is None else Attribution("stream", request)

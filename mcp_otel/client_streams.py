@@ -19,19 +19,17 @@ response stream (the SSE body of its POST) in a task that inherits the context o
 sent the request, and its read stream hands over, with each message, the context of the task
 that sent it (``last_context``, the SDK's own way to carry tracing across its streams). So the
 write wrapper marks the context in which it hands a request to the transport (a context
-variable holding this connection and the request's id, reset as soon as the hand-over is done),
+variable holding this connection and the tracked request, reset as soon as the hand-over is done),
 and the read wrapper reads that mark back from the context a message arrives with: a log that
 carries the mark of request R came on R's stream. A message read by a task the mark never
-reached (stdio's one reader, the standalone GET stream) carries none. The mark holds the
-request itself, not only its id: a log from the stream of a request whose id was reused since is
+reached (stdio's one reader, the standalone GET stream) carries none. Because the mark holds the
+request itself, not only its id, a log from the stream of a request whose id was reused since is
 ``ambiguous``, never the new request's. When the transport names the related request in the
 message's metadata, that wins over a mark (an in-process server's worker task keeps the mark of
 the request it was started in, whichever request it logs for). Once an answer has come
 marked (the handshake's, on HTTP), the connection is known to have per-request streams, and
 an unmarked log came on none of them: it belongs to no request (``unasked``), even when one
-opted-in request is in flight. The transport's
-``SessionMessage.metadata.related_request_id`` counts too, for a transport that sets it. mcp
-1.x's streams carry no context: there, concurrent calls over HTTP are told apart by nothing,
+opted-in request is in flight. mcp 1.x's streams carry no context: there, concurrent calls over HTTP are told apart by nothing,
 and are marked ``ambiguous`` like stdio's.
 
 mcp 2.x's ``Client`` accepts any ``Transport``: :class:`AttributingTransport` wraps one (the
@@ -53,7 +51,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from contextvars import Context, ContextVar
+from contextvars import Context, ContextVar, Token
 from types import TracebackType
 from typing import Any
 
@@ -64,7 +62,7 @@ from mcp_otel.connection import ConnectionLog
 
 __all__ = ["AttributingStreams", "AttributingTransport", "attributing_fastmcp_transport", "fastmcp_can_attribute"]
 
-# (the connection's AttributingStreams, the request's id) while a request is handed to the
+# (the connection's AttributingStreams, the tracked request) while a request is handed to the
 # transport: the transport's task for that request inherits it (see the module docstring).
 _SENDING: ContextVar[tuple[AttributingStreams, TrackedRequest] | None] = ContextVar(
     "mcp_otel_sending_request", default=None
@@ -130,7 +128,7 @@ class AttributingStreams:
             if related_request_id is not None:
                 # The transport's own word wins over a mark: an in-process server's task keeps the
                 # context (the mark) of the request it was started in, whichever request it logs for.
-                attribution = self.tracker.attribute(related_request_id=related_request_id, on_request_stream=True)
+                attribution = self.tracker.attribute(related_request_id=related_request_id)
             else:
                 attribution = self.tracker.attribute(
                     stream_of=mark[1] if mark is not None else None,
@@ -174,28 +172,27 @@ class _TrackingWriteStream(_StreamWrapper):
         super().__init__(inner)
         self._streams = streams
 
-    async def send(self, item: Any) -> None:
-        # Before the transport sees it: an answer or a log for it cannot come earlier.
+    def _mark(self, item: Any) -> Token[tuple[AttributingStreams, TrackedRequest] | None] | None:
+        """Track ``item`` (before the transport sees it: an answer or a log for it cannot come
+        earlier) and, for a request, mark the context it is handed over in."""
         request = self._streams.sent(item)
-        if request is None:  # not a request: no stream of its own
-            await self._inner.send(item)
-            return
-        mark = _SENDING.set((self._streams, request))
+        return None if request is None else _SENDING.set((self._streams, request))
+
+    async def send(self, item: Any) -> None:
+        mark = self._mark(item)
         try:
             await self._inner.send(item)
         finally:
-            _SENDING.reset(mark)  # the caller's own context never keeps it
+            if mark is not None:
+                _SENDING.reset(mark)  # the caller's own context never keeps it
 
     def send_nowait(self, item: Any) -> None:
-        request = self._streams.sent(item)
-        if request is None:
-            self._inner.send_nowait(item)
-            return
-        mark = _SENDING.set((self._streams, request))
+        mark = self._mark(item)
         try:
             self._inner.send_nowait(item)
         finally:
-            _SENDING.reset(mark)
+            if mark is not None:
+                _SENDING.reset(mark)
 
 
 class _AttributingReadStream(_StreamWrapper):
@@ -258,7 +255,8 @@ def fastmcp_can_attribute() -> bool:
 
 
 def attributing_fastmcp_transport(transport: Any, connection: ConnectionLog) -> Any:
-    """A FastMCP ``ClientTransport`` whose sessions read through wrapped streams; None without the hook.
+    """A FastMCP ``ClientTransport`` (``inner``: the one ``transport`` names) whose sessions read
+    through wrapped streams; None without the hook.
 
     Each session the transport builds (FastMCP reconnects with a new one) gets streams and a
     tracker of its own: a previous connection's requests in flight are no candidates. The
@@ -272,9 +270,11 @@ def attributing_fastmcp_transport(transport: Any, connection: ConnectionLog) -> 
         return None
     from dataclasses import replace
 
+    from fastmcp.client.transports import infer_transport
     from fastmcp.client.transports.base import ClientTransport, TransportOptions
     from fastmcp.client.transports.config import MCPConfigTransport
 
+    transport = infer_transport(transport)  # a URL, a script path, a server: what fastmcp.Client takes
     if isinstance(transport, MCPConfigTransport):
         return None
 

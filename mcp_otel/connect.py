@@ -59,7 +59,6 @@ from mcp_otel.client_streams import (
     AttributingStreams,
     AttributingTransport,
     attributing_fastmcp_transport,
-    fastmcp_can_attribute,
 )
 from mcp_otel.connection import ConnectionLog
 from mcp_otel.handler import OTelLogHandler
@@ -336,16 +335,14 @@ async def connect_fastmcp(
 
     chosen_level = resolve_log_level(level)
     connection = ConnectionLog(handler, min_level=chosen_level)
-    wrapped: Any = None
-    if fastmcp_can_attribute():
-        from fastmcp.client.transports import infer_transport
-
-        transport = infer_transport(transport)
-        wrapped = attributing_fastmcp_transport(transport, connection)
-    # With attribution the wrapped streams export each log (with its request), not the callback.
+    wrapped = attributing_fastmcp_transport(transport, connection)
+    # With attribution the wrapped streams export each log (with its request), not the callback;
+    # the Client gets the real transport first, so that auth and TLS are set up on it.
+    if wrapped is not None:
+        transport = wrapped.inner
     client = Client(transport, log_handler=connection if wrapped is None else _ignore_log, **client_options)
     stdio: Any = client.transport
-    if wrapped is not None:  # swapped after the Client set the transport up (auth, TLS go to the real one)
+    if wrapped is not None:
         client.transport = wrapped
     capture = None
     if stderr:

@@ -234,9 +234,6 @@ def _clamped_delay(seconds: float) -> float | None:
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER_SECONDS)
 
 
-def _read_file(configured: ConfiguredFile | None) -> bytes | None:
-    return None if configured is None else configured.read()
-
 
 # --------------------------------------------------------------------------- gRPC
 
@@ -256,9 +253,9 @@ class GrpcSender:
         compression = grpc.Compression.Gzip if otlp.compression == "gzip" else grpc.Compression.NoCompression
         if otlp.tls:
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=_read_file(otlp.certificate),
-                private_key=_read_file(otlp.client_key),
-                certificate_chain=_read_file(otlp.client_certificate),
+                root_certificates=ConfiguredFile.bytes_of(otlp.certificate),
+                private_key=ConfiguredFile.bytes_of(otlp.client_key),
+                certificate_chain=ConfiguredFile.bytes_of(otlp.client_certificate),
             )
             self._channel = grpc.secure_channel(otlp.grpc_target, credentials, options=options, compression=compression)
         else:
@@ -382,7 +379,7 @@ class HttpSender:
         headers.update(otlp.headers)
         self._headers = headers
         for configured in (otlp.certificate, otlp.client_certificate, otlp.client_key):
-            _read_file(configured)  # fail now, naming the variable, rather than on every send
+            ConfiguredFile.bytes_of(configured)  # fail now, naming the variable, rather than on every send
         self._verify: bool | str = otlp.certificate.path if otlp.certificate is not None else True
         self._cert = (
             (otlp.client_certificate.path, otlp.client_key.path)

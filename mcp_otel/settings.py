@@ -254,6 +254,11 @@ class ConfiguredFile(NamedTuple):
     variable: str
     path: str
 
+    @staticmethod
+    def bytes_of(configured: ConfiguredFile | None) -> bytes | None:
+        """What a TLS client is given: the file's bytes, or None for no file."""
+        return None if configured is None else configured.read()
+
     def read(self) -> bytes:
         """The file's bytes; a file gone or unreadable since it was checked is an error naming the variable."""
         try:
@@ -265,7 +270,8 @@ class ConfiguredFile(NamedTuple):
 
 @dataclass(frozen=True, repr=False)
 class OTLPSettings:
-    """Where and how OTLP log batches go. ``repr`` masks the endpoint and hides header values."""
+    """Where and how one signal's OTLP batches go (logs; span events' traces). ``repr`` masks the
+    endpoint and hides header values."""
 
     protocol: OTLPProtocol
     endpoint: str
@@ -375,7 +381,7 @@ def read_export_settings(environ: Mapping[str, str]) -> ExportSettings:
     settings = ExportSettings(
         sdk_disabled=False,
         exporters=exporters,
-        otlp=_otlp_settings(reader) if "otlp" in exporters else None,
+        otlp=_otlp_settings(reader, "LOGS") if "otlp" in exporters else None,
         schedule_delay_millis=reader.whole_number(
             "OTEL_BLRP_SCHEDULE_DELAY", DEFAULT_SCHEDULE_DELAY_MILLIS, 1, _MAX_SCHEDULE_DELAY_MILLIS, "milliseconds"
         ),
@@ -511,7 +517,7 @@ def _exporter_names(reader: _Reader) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _otlp_settings(reader: _Reader, signal: Signal = "LOGS") -> OTLPSettings:
+def _otlp_settings(reader: _Reader, signal: Signal) -> OTLPSettings:
     protocol_variable = reader.first_set(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
     protocol: OTLPProtocol = DEFAULT_PROTOCOL
     if protocol_variable is not None:
@@ -798,7 +804,7 @@ def _check_certificates(
     certificate: ConfiguredFile | None,
     client_certificate: ConfiguredFile | None,
     client_key: ConfiguredFile | None,
-    signal: Signal = "LOGS",
+    signal: Signal,
 ) -> None:
     """Load the files the way a TLS client will, so a bad one fails now, naming its variable."""
     if certificate is not None:

@@ -197,9 +197,9 @@ def _span_exporter(name: str, otlp: OTLPSettings | None) -> SpanExporter | None:
         credentials = None
         if otlp.tls:
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=_file_bytes(otlp.certificate),
-                private_key=_file_bytes(otlp.client_key),
-                certificate_chain=_file_bytes(otlp.client_certificate),
+                root_certificates=ConfiguredFile.bytes_of(otlp.certificate),
+                private_key=ConfiguredFile.bytes_of(otlp.client_key),
+                certificate_chain=ConfiguredFile.bytes_of(otlp.client_certificate),
             )
         return GrpcSpanExporter(
             endpoint=f"{'https' if otlp.tls else 'http'}://{otlp.grpc_target}",
@@ -226,6 +226,3 @@ def _span_exporter(name: str, otlp: OTLPSettings | None) -> SpanExporter | None:
         ),
     )
 
-
-def _file_bytes(configured: ConfiguredFile | None) -> bytes | None:
-    return None if configured is None else configured.read()

@@ -92,19 +92,28 @@ async def test_through_the_proxy_concurrent_calls_are_marked_not_guessed(receive
 DIRECT_SERVER = StdioServerParameters(command=PYTHON, args=[REQUEST_LOGS_SERVER])
 
 
+def assert_the_work_call_attributed(
+    receiver: OTLPReceiver, spans: Sequence[ReadableSpan], handler: OTelLogHandler, label: str
+) -> None:
+    """The two logs of one ``work`` call carry the SDK's ``MCP send tools/call work`` span, nothing unattributed."""
+    records = receiver.wait_for_records(2)
+    assert sorted(str(record.body) for record in records) == [f"{label} done", f"{label} started"]
+    call = _client_span(spans, "MCP send tools/call work")
+    for record in records:
+        assert_attributed_to(record, call, "work")
+        assert record.attributes["mcp.server.name"] == "request-logs"
+    assert handler.stats()["unattributed"] == 0
+
+
+
+
 @pytest.mark.anyio
 async def test_connect_client_logs_carry_the_sdks_client_span(receiver: OTLPReceiver) -> None:
     with recorded_spans() as spans, OTelLogHandler() as handler:
         async with connect_client(DIRECT_SERVER, handler) as client:
             assert client.protocol_version == "2026-07-28"
             await client.call_tool("work", {"label": "lisbon"})
-    records = receiver.wait_for_records(2)
-    assert sorted(str(record.body) for record in records) == ["lisbon done", "lisbon started"]
-    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
-    for record in records:
-        assert_attributed_to(record, call, "work")
-        assert record.attributes["mcp.server.name"] == "request-logs"
-    assert handler.stats()["unattributed"] == 0
+    assert_the_work_call_attributed(receiver, spans.get_finished_spans(), handler, "lisbon")
 
 
 @pytest.mark.anyio
@@ -232,14 +241,8 @@ async def test_connect_fastmcp_over_stdio_ties_each_log_to_its_call(receiver: OT
     with recorded_spans() as spans, OTelLogHandler() as handler:
         async with connect_fastmcp(transport, handler) as client:
             await client.call_tool("work", {"label": "sintra"})
-    records = receiver.wait_for_records(2)
-    assert sorted(str(record.body) for record in records) == ["sintra done", "sintra started"]
     # FastMCP's own "tools/call work" span is the parent of the SDK's, whose context the request carries.
-    call = _client_span(spans.get_finished_spans(), "MCP send tools/call work")
-    for record in records:
-        assert_attributed_to(record, call, "work")
-        assert record.attributes["mcp.server.name"] == "request-logs"
-    assert handler.stats()["unattributed"] == 0
+    assert_the_work_call_attributed(receiver, spans.get_finished_spans(), handler, "sintra")
 
 
 @pytest.mark.anyio
