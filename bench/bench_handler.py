@@ -12,9 +12,11 @@ Shapes (each as mcp's ``LoggingMessageNotificationParams``, all eight levels in 
 1. **Emit, per message, in one process.** Raw SDK: ``Logger.emit()`` with the fields already mapped
    (body = msg, attributes = extra), into the SDK's ``BatchLogRecordProcessor``. Handler:
    ``handler.handle(message)`` on the pipeline it builds (delivery queue), converting, redacting and
-   counting. Both exporters drop what they get, so this is the cost on the caller's thread.
-   Median of interleaved rounds (the runs take turns, so the machine's drift falls on all alike),
-   with min..max across rounds.
+   counting. Both exporters drop what they get. This is the cost on the caller's thread: its CPU
+   time (``time.thread_time``, so the batch threads' turns on the GIL are not counted), with the
+   cyclic garbage collector paused during a round as ``timeit`` does (a collection's pause lands
+   on whichever round triggers it; measure 2 counts collections). Median of interleaved rounds
+   (the runs take turns, so the machine's drift falls on all alike), with min..max across rounds.
 2. **Whole pipeline, CPU per exported record.** Every thread of the process (``time.process_time``):
    emit, batching, encoding and transport to a real OTLP receiver in another process (whose CPU is
    not counted), from the first emit until the last record was acknowledged. Raw SDK: its batch
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import platform
@@ -154,9 +157,12 @@ def per_message(count: int, repeats: int) -> dict[str, dict[str, list[float]]]:
         samples: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(repeats):
             for name, run in runs.items():
-                started = time.perf_counter()
+                gc.collect()
+                gc.disable()  # as timeit does: a collection's pause lands on whichever round triggers it
+                started = time.thread_time()
                 run()
-                samples[name].append((time.perf_counter() - started) / count * 1e6)
+                samples[name].append((time.thread_time() - started) / count * 1e6)
+                gc.enable()
         results[shape_name] = samples
         handler.shutdown(1_000)
     return results

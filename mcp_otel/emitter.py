@@ -6,6 +6,12 @@
 * **Counting.** Every record ends in one outcome of ``mcp_otel.accounting``. With the pipeline this
   package builds, the delivery queue counts admission and export; with a provider passed in (or the
   global one) a record handed to it counts as exported; with ``OTEL_LOGS_EXPORTER=none``, as filtered.
+* **One cleaning.** The conversion walk already gave every attribute the form the SDK's
+  ``BoundedAttributes`` would clean it into, so an exact SDK ``Logger`` gets a ``ReadWriteLogRecord``
+  whose attributes are that dict, as the SDK's own ``BoundedAttributes.__deepcopy__`` does, instead
+  of cleaning them a second time (3-10 us a record, bench/bench_handler.py). Only where the SDK
+  would change nothing: no value-length limit, no more attributes than its count limit; anything
+  else, or an SDK whose internals differ, takes ``Logger.emit``'s own path.
 * **Bounded waits.** ``flush`` and ``shutdown`` return within their timeout even when a collector
   hangs: the SDK's own ``force_flush`` ignores its timeout (opentelemetry-python#4568), so a provider
   not built here is flushed from a helper thread that is waited for at most that long.
@@ -17,9 +23,15 @@ import atexit
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from opentelemetry._logs import Logger, LoggerProvider
+from opentelemetry._logs import Logger, LoggerProvider, SeverityNumber
+from opentelemetry._logs import LogRecord as APILogRecord
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context import Context
+from opentelemetry.sdk._logs import Logger as SDKLogger
+from opentelemetry.sdk._logs import LogRecordLimits, ReadWriteLogRecord
+from opentelemetry.util.types import AnyValue
 
 from mcp_otel._version import __version__
 from mcp_otel.accounting import Accounting
@@ -76,14 +88,49 @@ class Emitter:
                     self._loggers_by_name[name] = logger
         return logger
 
-    def emit(self, logger: Logger, size: int, **fields: Any) -> None:
-        """Hand one record to the provider, and count its outcome (the queue counts its own)."""
+    def emit(
+        self,
+        logger: Logger,
+        size: int,
+        *,
+        timestamp: int,
+        observed_timestamp: int,
+        severity_number: SeverityNumber,
+        severity_text: str | None,
+        body: AnyValue,
+        attributes: dict[str, AnyValue],
+        context: Context | None = None,
+    ) -> None:
+        """Hand one record to the provider, and count its outcome (the queue counts its own).
+
+        ``attributes`` must be the conversion walk's output (``mcp_otel.conversion``): the record
+        may keep that very dict, so the caller must not change it afterwards.
+        """
         delivery = self.delivery
         if delivery is not None:
             delivery.next_record_size(size)
-            logger.emit(**fields)
+        limits = clean_attribute_limits(logger)
+        if limits is not None and limits.max_log_record_attributes is not None:
+            if len(attributes) > limits.max_log_record_attributes:
+                limits = None  # the SDK drops and counts what is past its count limit: its own path
+        record = APILogRecord(
+            timestamp=timestamp,
+            observed_timestamp=observed_timestamp,
+            context=context,
+            severity_number=severity_number,
+            severity_text=severity_text,
+            body=body,
+            attributes=attributes if limits is None else None,
+        )
+        if limits is None:
+            logger.emit(record)  # the SDK cleans the attributes, as for any record
         else:
-            logger.emit(**fields)
+            sdk_logger = cast(SDKLogger, logger)
+            writable = ReadWriteLogRecord(record, sdk_logger.resource, sdk_logger.instrumentation_scope, limits)
+            # Empty here (the record had no attributes): it takes ours as they are; see the module docstring.
+            writable.log_record.attributes._dict = attributes  # type: ignore[union-attr]
+            sdk_logger.emit(writable)  # type: ignore[arg-type]  # its isinstance check takes it as is
+        if delivery is None:
             self.accounting.count_exported_directly()
 
     def warn_once(self, key: str, message: str) -> None:
@@ -122,6 +169,38 @@ class Emitter:
 
     def shutdown_at_exit(self) -> None:
         self.shutdown(DEFAULT_SHUTDOWN_TIMEOUT_MILLIS)
+
+
+def _sdk_keeps_attributes_as_given() -> bool:
+    """Whether this SDK's ``ReadWriteLogRecord`` holds attributes in a ``BoundedAttributes`` dict.
+
+    Checked once, at import: a later SDK that stores them otherwise makes every record take
+    ``Logger.emit``'s own path.
+    """
+    try:
+        probe = ReadWriteLogRecord(APILogRecord(), limits=LogRecordLimits())
+        attributes = probe.log_record.attributes
+        return type(attributes) is BoundedAttributes and type(attributes._dict) is dict and not attributes._dict
+    except Exception:
+        return False
+
+
+_KEEPS_ATTRIBUTES = _sdk_keeps_attributes_as_given()
+
+
+def clean_attribute_limits(logger: Logger) -> LogRecordLimits | None:
+    """The SDK limits of ``logger`` when a converted record's attributes can go in uncleaned, else None.
+
+    That is an exact SDK ``Logger`` with no attribute value-length limit: the conversion walk gives
+    values exactly what ``BoundedAttributes`` would (its lists become the SDK's tuples, which encode
+    the same), so cleaning them again changes nothing. The count limit is checked per record.
+    """
+    if not _KEEPS_ATTRIBUTES or type(logger) is not SDKLogger:
+        return None
+    limits = getattr(logger, "_log_record_limits", None)
+    if type(limits) is not LogRecordLimits or limits.max_log_record_attribute_length is not None:
+        return None
+    return limits
 
 
 def run_bounded(work: Callable[[], Any], timeout_millis: float) -> bool:

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = ["OTelLogHandler"]
 
+_ABSENT = object()
+
 
 class OTelLogHandler:
     """An MCP logging callback (``logging_callback=`` / FastMCP's ``log_handler=``) exporting to OTel.
@@ -161,13 +163,18 @@ class OTelLogHandler:
             if emitter.is_shut_down:
                 emitter.accounting.count_dropped("shutdown")
                 return
-            if isinstance(params, Mapping):
+            # mcp's and FastMCP's message objects first: isinstance(..., Mapping) costs ~0.1 us of ~10.
+            data = getattr(params, "data", _ABSENT) if type(params) is not dict else _ABSENT
+            if data is _ABSENT and isinstance(params, Mapping):
                 level, data, logger_name, meta = (
                     params.get("level"), params.get("data"), params.get("logger"), params.get("_meta")
                 )
             else:
-                level, data = getattr(params, "level", None), getattr(params, "data", None)
-                logger_name, meta = getattr(params, "logger", None), getattr(params, "meta", None)
+                level, logger_name, meta = (
+                    getattr(params, "level", None), getattr(params, "logger", None), getattr(params, "meta", None)
+                )
+                if data is _ABSENT:
+                    data = None
             if emitter.exports_nothing or (
                 self._min_severity
                 and (severity := severity_for_level(level)) is not SeverityNumber.UNSPECIFIED
@@ -186,10 +193,9 @@ class OTelLogHandler:
         severity_number, severity_text, body, attributes, truncated, estimated_size = convert_message(
             level, data, self._limits
         )
-        # ``attributes`` may be the message's own extra dict: never changed in place, only merged
-        # into new ones (the SDK copies attributes into its own record anyway).
+        # ``attributes`` is the walk's own new dict (the record keeps it): completed in place.
         if self._attributes:
-            attributes = {**attributes, **self._attributes}
+            attributes.update(self._attributes)
         if logger_name is None:
             logger = emitter.default_logger
         else:
@@ -199,18 +205,23 @@ class OTelLogHandler:
                 truncated = True
             logger = emitter.logger_for(scope_name) or emitter.default_logger
             if logger is emitter.default_logger:
-                attributes = {**attributes, LOGGER_NAME: scope_name}
+                attributes[LOGGER_NAME] = scope_name
         if truncated:
-            attributes = {**attributes, TRUNCATED: True}
+            attributes[TRUNCATED] = True
         if attribution is None:
             resolved = None
             context = context_from_meta(meta) if meta else None
         else:
             resolved = attribution.resolve(meta)
             context = resolved.context
-            attributes = {**attributes, **resolved.attributes}
+            attributes.update(resolved.attributes)
             if not resolved.certain:
                 emitter.accounting.count_unattributed()
+        if self._span_events is not None:  # first: the record may keep ``attributes`` as they are
+            if resolved is None:
+                add_current_span_event(body, severity_text, attributes)
+            else:
+                self._span_events.add(resolved, body, severity_text, attributes)
         emitter.emit(
             logger,
             estimated_size,
@@ -222,11 +233,6 @@ class OTelLogHandler:
             body=body,
             attributes=attributes,
         )
-        if self._span_events is not None:
-            if resolved is None:
-                add_current_span_event(body, severity_text, attributes)
-            else:
-                self._span_events.add(resolved, body, severity_text, attributes)
 
     # ---------------------------------------------------------------- standard error
 

@@ -492,7 +492,7 @@ def _same_length_lower(text: str) -> str:
 
 _Candidate = tuple[int, int, _Judge, int]  # start, order found, judge, end
 _UNBOUNDED = 1 << 62
-_Candidates = Callable[[str, list[_Candidate]], None]
+_Candidates = Callable[[str, list[_Candidate], int], None]
 # A pass costs ~0.6-2.4 ns per character; trying one occurrence of a literal by itself ~0.3-0.9 us.
 # So occurrences are tried one by one while they are sparse (the n-th one at least n * 512
 # characters in), and one pass covers the rest: short and dense texts get a pass at once.
@@ -512,9 +512,10 @@ class _ForwardRules:
         self.pattern = re.compile(re.escape(literal) + "(?:" + "|".join(f"{a}()" for a in alternatives) + ")")
         self.judges = (judges[0], *judges)
 
-    def candidates(self, text: str, found: list[_Candidate]) -> None:
+    def candidates(self, text: str, found: list[_Candidate], limit: int) -> None:
         """Append ``(start, order, judge, end)`` for each match, as ``finditer`` would find them;
-        in a long text, the first few by ``str.find`` (memchr speed) and a match at each."""
+        in a long text, the first few by ``str.find`` (memchr speed) and a match at each. Stops
+        once ``found`` holds more than ``limit``: the caller then judges none of them."""
         literal, pattern, judges = self.literal, self.pattern, self.judges
         position = text.find(literal) if len(literal) == 1 else 0  # a longer literal: the pass finds it
         tried = 1
@@ -524,12 +525,14 @@ class _ForwardRules:
                 position = text.find(literal, position + 1)
             else:
                 found.append((position, len(found), judges[match.lastindex or 0], match.end()))
+                if len(found) > limit:
+                    return
                 position = text.find(literal, match.end())
             tried += 1
         if position < 0:
             return
         match = pattern.search(text, position)
-        while match is not None:
+        while match is not None and len(found) <= limit:
             found.append((match.start(), len(found), judges[match.lastindex or 0], match.end()))
             match = pattern.search(text, match.end())
 
@@ -546,9 +549,10 @@ class _KeyValueRule:
         self.patterns = tuple((separator, re.compile(head + tail)) for separator, head in _KEY_VALUE_SEPARATORS.items())
         self.window = 56 + max(map(len, anchors))  # characters before a separator a match can reach
 
-    def candidates(self, text: str, found: list[_Candidate], short: bool) -> None:
+    def candidates(self, text: str, found: list[_Candidate], short: bool, limit: int) -> None:
         """Append ``(secret word start, order, judge, separator)`` for each separator whose key
-        holds a secret word's start; in a long text, sparse separators by a lower-cased window each."""
+        holds a secret word's start; in a long text, sparse separators by a lower-cased window each.
+        Stops once ``found`` holds more than ``limit``."""
         length = len(text)
         lower = str.lower if text.isascii() else _same_length_lower
         if short:  # the fewest calls: one lower-cased reversed copy, one search per separator
@@ -556,7 +560,7 @@ class _KeyValueRule:
             for separator, pattern in self.patterns:
                 if separator in text:
                     match = pattern.search(backwards)
-                    while match is not None:
+                    while match is not None and len(found) <= limit:
                         found.append((length - match.end(), len(found), _judge_key_value, length - 1 - match.start()))
                         match = pattern.search(backwards, match.end())
             return
@@ -573,6 +577,8 @@ class _KeyValueRule:
                 match = pattern.match(lower(segment)[::-1], window_end - 1 - position)
                 if match is not None:
                     found.append((window_end - match.end(), len(found), _judge_key_value, position))
+                    if len(found) > limit:
+                        return
                 position = text.find(separator, position + 1)
                 tried += 1
             if position < 0:
@@ -580,7 +586,7 @@ class _KeyValueRule:
             backwards = backwards or lower(text)[::-1]
             last = length - 1 - position  # separators not yet tried are at most this far into it
             match = pattern.search(backwards)
-            while match is not None and match.start() <= last:
+            while match is not None and match.start() <= last and len(found) <= limit:
                 found.append((length - match.end(), len(found), _judge_key_value, length - 1 - match.start()))
                 match = pattern.search(backwards, match.end())
 
@@ -635,6 +641,16 @@ class RedactionRules:
     # For a short text, one search over it for any forward rule: cheaper than running them.
     _any_forward_rule: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
     _patterns: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
+    # Whether redacting texts joined by newlines changes the joined text whenever redacting one of
+    # them would change it (the conversion walk judges a record's texts at once): true for the
+    # built-in rules, as no candidate spans a newline, a newline next to a text looks to their
+    # lookarounds like the text's start or end, and every judge reads a value or a key only up to
+    # the end of its line (a private key block may read past it, and then the joined text changes
+    # too). Not with ``extra_text_patterns``, which may be anchored; nor with no text rule at all.
+    judges_joined_texts: bool = field(default=False, init=False, repr=False, compare=False)
+    # The lookup of ``is_secret_key``'s memo: True or False for a key it judged, else None. The
+    # conversion walk tries it first, which saves a call per key on the hot path.
+    known_secret_key: Callable[[str], bool | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_field = object.__setattr__
@@ -675,6 +691,8 @@ class RedactionRules:
             set_field(self, "_any_forward_rule", re.compile("|".join(forward_patterns)))
         set_field(self, "_gated_rules", tuple((gate, tuple(rules)) for gate, rules in gated.items()))
         set_field(self, "_patterns", patterns)
+        set_field(self, "known_secret_key", self._key_memo.get)
+        set_field(self, "judges_joined_texts", not patterns and bool(forward_patterns or self._key_value_rule))
 
     # -- rule 1 -----------------------------------------------------------------------------
 
@@ -765,11 +783,11 @@ class RedactionRules:
             for gate, rules in self._gated_rules:
                 if gate in text:
                     for add_candidates in rules:
-                        add_candidates(text, candidates)
+                        add_candidates(text, candidates, allowance)
                     if len(candidates) > allowance:
                         return None, len(candidates)
         if self._key_value_rule is not None and (":" in text or "=" in text):
-            self._key_value_rule.candidates(text, candidates, short)
+            self._key_value_rule.candidates(text, candidates, short, allowance)
         if not candidates:
             return text, 0
         if len(candidates) > allowance:

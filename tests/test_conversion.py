@@ -6,9 +6,12 @@ import enum
 import math
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from opentelemetry._logs import SeverityNumber
 
+from mcp_otel import conversion
 from mcp_otel.conversion import (
     DEFAULT_LIMITS,
     ESTIMATED_COST,
@@ -22,6 +25,7 @@ from mcp_otel.conversion import (
 )
 from mcp_otel.levels import severity_for_level
 from mcp_otel.redaction import NO_REDACTION, RedactionRules
+from tests import test_redaction
 from tests.support.spec import SEVERITY_ROWS
 
 DEFAULT_MAX_DEPTH = DEFAULT_LIMITS.max_depth
@@ -337,3 +341,64 @@ def test_within_the_redaction_allowance_only_the_secret_parts_are_replaced() -> 
     assert converted.attributes["dense"] == "api key: [REDACTED] " * (MAX_REDACTION_CANDIDATES // 2)
     assert converted.attributes["sentence"] == "all fine here"
     assert converted.truncated is False
+
+
+# ---------------------------------------------------------------------------------------------
+# A record's texts are judged at once (joined by newlines) and the walk done again redacting text
+# by text only when that changes something: the result must be what judging each text gives.
+
+
+def _judged_text_by_text(level: Any, data: Any, limits: ConversionLimits = DEFAULT_LIMITS) -> Any:
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(conversion, "_texts_may_hold_secret", lambda walk: True)
+        return convert_message(level, data, limits)
+
+
+def _records_holding(texts: list[str]) -> list[Any]:
+    """The same texts as body and extra values, nested in lists and maps, and as data."""
+    return [
+        {"msg": texts[0], "extra": {f"k{index}": text for index, text in enumerate(texts[1:])}},
+        {"msg": "m", "extra": {"xs": texts, "m": {"a": texts[-1], "n": [1, texts[0]]}}},
+        texts,
+        "\n".join(texts),
+    ]
+
+
+# Neighbours that read across the newline the texts are joined by, were it not a boundary.
+NEIGHBOUR_ROWS = [
+    ("separator, then the value", ["password=", "hunter2"]),
+    ("key, then the separator", ["password", "=hunter2"]),
+    ("scheme, then the token", ["Authorization: Bearer", "abcdefgh12345678"]),
+    ("open quote", ['token: "abc', 'def"']),
+    ("option, then its value", ["--password", "hunter2"]),
+    ("URL split at the @", ["https://user:", "pw@host"]),
+    ("private key block over three texts", ["-----BEGIN PRIVATE KEY-----", "MIIEvQ", "-----END PRIVATE KEY-----"]),
+    ("a secret, then prose", ["password=hunter2", "north-west and light rain"]),
+    ("prose with false candidates", ["north-west and light rain", "max_tokens=512", "author=ana"]),
+    ("a token split", ["ghp_", "a" * 36]),
+    *((f"secret: {text[:30]}", [f"before {index}", text, "after"]) for index, (_, text, _) in enumerate(test_redaction.TEXT_ROWS)),
+    *((f"not secret: {why}", ["before", text, "after"]) for text, why in test_redaction.NOT_SECRET_TEXTS),
+]
+
+
+@pytest.mark.parametrize("texts", [row[1] for row in NEIGHBOUR_ROWS], ids=[row[0] for row in NEIGHBOUR_ROWS])
+def test_judging_a_records_texts_at_once_gives_what_judging_each_gives(texts: list[str]) -> None:
+    for data in _records_holding(texts):
+        assert convert_message("info", data) == _judged_text_by_text("info", data)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(st.lists(st.lists(test_redaction.ALPHABET, max_size=24).map("".join), min_size=1, max_size=6))
+def test_any_texts_are_judged_at_once_as_each_would_be(texts: list[str]) -> None:
+    for data in _records_holding(texts):
+        assert convert_message("info", data) == _judged_text_by_text("info", data)
+
+
+def test_texts_are_judged_one_by_one_with_extra_patterns() -> None:
+    # An extra pattern may be anchored (^...$): joined texts would not answer for each.
+    anchored = ConversionLimits(redaction=RedactionRules(extra_text_patterns=(r"^\d{4}$",)))
+    assert anchored.redaction.judges_joined_texts is False
+    assert convert_message("info", {"msg": "pin", "extra": {"a": "1234", "b": "x"}}, anchored).attributes == {
+        "a": REDACTION_MARKER, "b": "x"
+    }
+    assert DEFAULT_LIMITS.redaction.judges_joined_texts is True

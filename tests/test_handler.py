@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -141,3 +141,44 @@ async def test_awaiting_the_handler_is_handle(exported: tuple[LoggerProvider, In
     handler = OTelLogHandler(provider)
     assert await handler(_message()) is None
     assert _one(exporter).log_record.body == "m"
+
+
+class _DictSubclass(dict):  # type: ignore[type-arg]
+    pass
+
+
+def _as_mcp_params(fields: dict[str, Any]) -> Any:
+    from mcp.types import LoggingMessageNotificationParams
+
+    return LoggingMessageNotificationParams(**fields)
+
+
+# (row id, how the fields arrive): every form handle() accepts reads the same message.
+PARAMS_FORMS = [
+    ("mcp's LoggingMessageNotificationParams", _as_mcp_params),
+    ("raw JSON-RPC params (a dict)", dict),
+    ("a dict subclass", _DictSubclass),
+    ("a read-only mapping", lambda fields: MappingProxyType(dict(fields))),
+    ("an object with attributes", lambda fields: SimpleNamespace(**fields)),
+]
+
+
+@pytest.mark.parametrize("form", [row[1] for row in PARAMS_FORMS], ids=[row[0] for row in PARAMS_FORMS])
+def test_every_form_of_params_is_read_alike(exported: tuple[LoggerProvider, InMemoryLogRecordExporter], form: Any) -> None:
+    provider, exporter = exported
+    OTelLogHandler(provider).handle(form({"level": "error", "logger": "weather", "data": {"msg": "m", "extra": {"k": 1}}}))
+    record = _one(exporter)
+    assert (record.log_record.body, record.log_record.severity_text, dict(record.log_record.attributes or {})) == (
+        "m", "error", {"k": 1}
+    )
+    assert record.instrumentation_scope is not None and record.instrumentation_scope.name == "weather"
+
+
+def test_params_without_the_fields_make_an_empty_record(exported: tuple[LoggerProvider, InMemoryLogRecordExporter]) -> None:
+    provider, exporter = exported
+    handler = OTelLogHandler(provider)
+    handler.handle(object())
+    record = _one(exporter)
+    assert (record.log_record.body, record.log_record.severity_text) == (None, None)
+    assert_adds_up(handler.stats(), received=1)
+    assert handler.stats()["exported"] == 1

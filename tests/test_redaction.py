@@ -477,6 +477,28 @@ def test_megabyte_of_near_matches_completes(text: str) -> None:
     assert redacted is text or REDACTION_MARKER in redacted
 
 
+# (text, how many candidate secrets it holds): one rule family each, dense and sparse.
+DENSE_ROWS = [
+    ("pwd=x " * 5_000, 5_000),
+    ("api key: a " * 3_000, 3_000),
+    ("--password x " * 2_000, 2_000),
+    ("sk-" + "a1" * 20 + " " + "x" * 600 + " ", 1),
+    (" ".join(["ghp_" + "a" * 36] * 1_500), 1_500),
+]
+
+
+@pytest.mark.parametrize(("text", "held"), DENSE_ROWS, ids=[f"{text[:12]!r}x{held}" for text, held in DENSE_ROWS])
+@pytest.mark.parametrize("allowance", [0, 10, 1_024])
+def test_a_text_past_the_allowance_is_judged_no_further(text: str, held: int, allowance: int) -> None:
+    # Finding stops once the allowance is passed: a megabyte of "pwd=x" costs what its first
+    # allowance of candidates costs, not a list of every one of them.
+    redacted, judged = DEFAULT_RULES.redact_text_within(text, allowance)
+    if held > allowance:
+        assert (redacted, judged) == (None, allowance + 1)
+    else:
+        assert redacted is not None and REDACTION_MARKER in redacted and judged == held
+
+
 ALPHABET = st.sampled_from(
     ["password", "token", "key", "api", "_", "-", "=", ":", '"', "'", " ", "\n", "a", "B", "3", "://", "@",
      "Bearer ", "sk-", "eyJ", "AKIA", "x" * 20, "/", "&", ";", ",", "İ", "--", "max_tokens"]
