@@ -45,6 +45,7 @@ MAX_SCOPE_NAME_LENGTH = 256
 DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5_000
 
 _internal_log = logging.getLogger("mcp_otel")
+_UNKNOWN: Any = object()
 
 
 class Emitter:
@@ -69,6 +70,9 @@ class Emitter:
         self.is_shut_down = False
         self.default_logger: Logger = provider.get_logger(DEFAULT_SCOPE_NAME, __version__)
         self._loggers_by_name: dict[str, Logger] = {}
+        # clean_attribute_limits of each logger emitted on: at most the scopes and the default one,
+        # and a logger's limits are fixed when it is made.
+        self._clean_limits: dict[Logger, LogRecordLimits | None] = {}
         self._warned: set[str] = set()
         if owns_provider:
             # Flush at interpreter exit too, within the same bound as an explicit shutdown(), which
@@ -109,7 +113,9 @@ class Emitter:
         delivery = self.delivery
         if delivery is not None:
             delivery.next_record_size(size)
-        limits = clean_attribute_limits(logger)
+        limits = self._clean_limits.get(logger, _UNKNOWN)
+        if limits is _UNKNOWN:
+            limits = self._clean_limits[logger] = clean_attribute_limits(logger)
         if limits is not None and limits.max_log_record_attributes is not None:
             if len(attributes) > limits.max_log_record_attributes:
                 limits = None  # the SDK drops and counts what is past its count limit: its own path

@@ -29,8 +29,8 @@ from mcp_otel.attribution import Attribution
 from mcp_otel.conversion import (
     APPLICATION_LIMITS,
     ConversionLimits,
-    convert_message,
     convert_text_record,
+    converted_message_fields,
     to_otel_value,
 )
 from mcp_otel.emitter import DEFAULT_SHUTDOWN_TIMEOUT_MILLIS, MAX_SCOPE_NAME_LENGTH, Emitter
@@ -65,7 +65,9 @@ class OTelLogHandler:
     ``OTEL_SDK_DISABLED=true`` the handler does nothing at all.
     """
 
-    __slots__ = ("_attributes", "_emitter", "_explicit", "_limits", "_min_severity", "_reported", "_span_events")
+    __slots__ = (
+        "_attributes", "_emitter", "_explicit", "_limits", "_min_severity", "_nested", "_reported", "_span_events"
+    )
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class OTelLogHandler:
         self._explicit: dict[str, AnyValue] = _clean_attributes(attributes)
         self._reported: dict[str, AnyValue] = {}
         self._attributes = self._explicit
+        self._nested = _holds_containers(self._attributes)
         self._min_severity = 0 if min_level is None else severity_for_level(parse_level(min_level, "min_level")).value
         self._emitter: Emitter | None = None
         if sdk_disabled():
@@ -123,6 +126,7 @@ class OTelLogHandler:
         derived._explicit = self._explicit if explicit is None else explicit
         derived._reported = self._reported if reported is None else _clean_attributes(reported)
         derived._attributes = {**derived._reported, **derived._explicit}
+        derived._nested = _holds_containers(derived._attributes)
         derived._min_severity = self._min_severity
         if min_level is not None:
             derived._min_severity = max(self._min_severity, severity_for_level(parse_level(min_level, "level")).value)
@@ -190,12 +194,12 @@ class OTelLogHandler:
         self, emitter: Emitter, level: Any, data: Any, logger_name: Any, meta: Any, attribution: Attribution | None
     ) -> None:
         now = time.time_ns()
-        severity_number, severity_text, body, attributes, truncated, estimated_size = convert_message(
+        severity_number, severity_text, body, attributes, truncated, estimated_size = converted_message_fields(
             level, data, self._limits
         )
         # ``attributes`` is the walk's own new dict (the record keeps it): completed in place.
         if self._attributes:
-            attributes.update(self._attributes)
+            attributes.update(self._own_attributes())
         if logger_name is None:
             logger = emitter.default_logger
         else:
@@ -233,6 +237,12 @@ class OTelLogHandler:
             body=body,
             attributes=attributes,
         )
+
+    def _own_attributes(self) -> dict[str, AnyValue]:
+        """This handler's attributes for one record to keep: the record may keep them as they are
+        (``mcp_otel.emitter``), so maps and lists in them are the record's own copies, as the SDK's
+        cleaning would make them, and a processor that changes one changes no other record."""
+        return _copied(self._attributes) if self._nested else self._attributes
 
     # ---------------------------------------------------------------- standard error
 
@@ -282,7 +292,7 @@ class OTelLogHandler:
             severity_number, severity_text, body, attributes, truncated, estimated_size = convert_text_record(
                 entry.severity_number, entry.severity_text, entry.body, entry.attributes, self._limits
             )
-            attributes = {**attributes, **self._attributes, LOG_IOSTREAM: "stderr"}
+            attributes = {**attributes, **self._own_attributes(), LOG_IOSTREAM: "stderr"}
             logger = emitter.default_logger
             if entry.logger:
                 scope_name = entry.logger[:MAX_SCOPE_NAME_LENGTH]
@@ -372,6 +382,19 @@ class OTelLogHandler:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         await self.ashutdown()
+
+
+def _holds_containers(attributes: Mapping[str, AnyValue]) -> bool:
+    return any(isinstance(value, (dict, list, tuple)) for value in attributes.values())
+
+
+def _copied(value: Any) -> Any:
+    """``value`` with every map and list in it a new one (values are already clean)."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_copied(item) for item in value]
+    return value
 
 
 def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, AnyValue]:

@@ -261,6 +261,13 @@ def test_a_server_cannot_set_a_key_the_handler_sets(key: str, value: Any) -> Non
     assert converted.truncated is False
 
 
+def test_every_key_the_handler_sets_has_a_dot() -> None:
+    # The walk checks for a dot before it checks a key against the handler's own.
+    from mcp_otel.attributes import LOGGER_NAME, RESERVED_KEYS, TRUNCATED
+
+    assert all("." in key for key in (*RESERVED_KEYS, LOGGER_NAME, TRUNCATED, "mcp_otel."))
+
+
 def _deep_list(depth: int) -> Any:
     value: Any = "leaf"
     for _ in range(depth):
@@ -333,6 +340,20 @@ def test_past_the_redaction_allowance_a_text_that_could_hold_a_secret_is_replace
         "sentence": REDACTION_MARKER,
     }
     assert converted.truncated is True
+
+
+@pytest.mark.parametrize("judge_each", [False, True], ids=["texts judged at once", "text by text"])
+def test_a_record_that_spends_the_allowance_exactly_keeps_its_other_texts(judge_each: bool) -> None:
+    # 1,024 candidates (none a secret) are within the allowance: nothing is past it, so a later
+    # text is judged as usual, whichever way the walk judges texts.
+    data = {"msg": "key=1 " * MAX_REDACTION_CANDIDATES, "extra": {"a": "hello world", "b": "password=hunter2"}}
+    converted = _judged_text_by_text("info", data) if judge_each else convert_message("info", data)
+    assert converted.body == data["msg"]
+    assert converted.attributes == {"a": "hello world", "b": REDACTION_MARKER}
+    assert converted.truncated is True  # "b" was judged past the allowance: replaced whole, and marked
+    data["extra"] = {"a": "hello world"}
+    converted = _judged_text_by_text("info", data) if judge_each else convert_message("info", data)
+    assert (converted.attributes, converted.truncated) == ({"a": "hello world"}, False)
 
 
 def test_within_the_redaction_allowance_only_the_secret_parts_are_replaced() -> None:

@@ -15,7 +15,7 @@ import pytest
 from opentelemetry._logs import NoOpLogger
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.sdk._logs import Logger as SDKLogger
-from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits, ReadableLogRecord
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits, LogRecordProcessor, ReadableLogRecord
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
@@ -23,6 +23,7 @@ import mcp_otel.emitter
 from bench.bench_handler import SHAPES
 from mcp_otel import OTelLogHandler
 from mcp_otel.emitter import clean_attribute_limits
+from mcp_otel.stderr_parsing import StderrEntry
 from tests.support.accounting import assert_adds_up
 
 
@@ -53,22 +54,56 @@ MESSAGE_ROWS: list[tuple[str, Any, Any, Any]] = [
     ("unknown level", "loud", "s", "m"),
     ("level not a string", 5, 7, "m"),
 ]
+# Lines read from standard error: the same walk over their fields, then the handler's own keys.
+STDERR_ROWS: list[tuple[str, StderrEntry]] = [
+    ("a plain line", StderrEntry("started", 9, "INFO", None, None, {}, False)),
+    ("a JSON line with fields", StderrEntry("done", 13, "WARNING", 10**18, "app.db", {"ms": 4, "rows": [1, {"id": "x"}],
+                                                                                      "password": "p"}, False)),
+    ("a cut line", StderrEntry("x" * 100, 17, "ERROR", None, "app", {"token": "t", "mcp_otel.truncated": 0}, True)),
+]
+
+
+class _CountingProcessor(LogRecordProcessor):
+    """Changes a nested attribute in place, as a processor may: each record must hold its own."""
+
+    def on_emit(self, log_record: Any) -> None:
+        meta = (log_record.log_record.attributes or {}).get("meta")
+        if isinstance(meta, dict):
+            meta["seen"] = meta.get("seen", 0) + 1
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
 
 
 @pytest.fixture
 def two_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """emit(message) -> (record by the one-cleaning path, record by the SDK's path)."""
+    """emit(message) -> (record by the one-cleaning path, record by the SDK's path).
+
+    The handlers are bound with nested attributes, and a processor changes one of them in place.
+    A message given as a StderrEntry is emitted as a line read from standard error.
+    """
     exporters = [InMemoryLogRecordExporter(), InMemoryLogRecordExporter()]
     providers = [LoggerProvider(resource=Resource({"service.name": "t"}), shutdown_on_exit=False) for _ in exporters]
     for provider, exporter in zip(providers, exporters, strict=True):
+        provider.add_log_record_processor(_CountingProcessor())
         provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    fast, sdk = (OTelLogHandler(provider, attributes={"app": "a", "tags": ["x", "y"]}) for provider in providers)
+    attributes = {"app": "a", "tags": ["x", "y"], "meta": {"build": [1, 2]}}
+    fast, sdk = (OTelLogHandler(provider, attributes=attributes) for provider in providers)
 
-    def emit(message: dict[str, Any]) -> tuple[ReadableLogRecord, ReadableLogRecord]:
-        fast.handle(message)
+    def handle(handler: OTelLogHandler, message: Any) -> None:
+        if isinstance(message, StderrEntry):
+            handler._handle_entry(message, 5)
+        else:
+            handler.handle(message)
+
+    def emit(message: Any) -> tuple[ReadableLogRecord, ReadableLogRecord]:
+        handle(fast, message)
         with monkeypatch.context() as patched:
             patched.setattr(mcp_otel.emitter, "clean_attribute_limits", lambda logger: None)
-            sdk.handle(message)
+            handle(sdk, message)
         (one,), (other,) = (exporter.get_finished_logs() for exporter in exporters)
         for exporter in exporters:
             exporter.clear()
@@ -77,6 +112,7 @@ def two_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield emit
     for handler in (fast, sdk):
         assert_adds_up(handler.stats())
+        assert handler.attributes == attributes  # the processor changed the records' copies only
     for provider in providers:
         provider.shutdown()
 
@@ -103,6 +139,23 @@ def test_the_one_cleaning_path_gives_the_sdks_record(two_paths: Any, level: Any,
     assert fast.instrumentation_scope == sdk.instrumentation_scope
     assert fast.dropped_attributes == sdk.dropped_attributes == 0
     assert encode_logs([fast]).SerializeToString() == encode_logs([sdk]).SerializeToString()
+
+
+@pytest.mark.parametrize("entry", [row[1] for row in STDERR_ROWS], ids=[row[0] for row in STDERR_ROWS])
+def test_a_line_from_standard_error_gets_the_sdks_record(two_paths: Any, entry: StderrEntry) -> None:
+    fast, sdk = two_paths(entry)
+    assert _as_tuples(dict(fast.log_record.attributes or {})) == _as_tuples(dict(sdk.log_record.attributes or {}))
+    assert (fast.log_record.body, fast.log_record.timestamp) == (sdk.log_record.body, sdk.log_record.timestamp)
+    assert encode_logs([fast]).SerializeToString() == encode_logs([sdk]).SerializeToString()
+
+
+def test_each_record_holds_its_own_copy_of_the_handlers_nested_attributes(two_paths: Any) -> None:
+    # A processor changes a bound map in place: on each path, every record sees only its own change
+    # (and the fixture checks that the handler's attributes are unchanged).
+    for _ in range(3):
+        for record in two_paths({"level": "info", "data": "m"}):
+            meta = (record.log_record.attributes or {})["meta"]
+            assert (meta["seen"], list(meta["build"])) == (1, [1, 2])
 
 
 def test_the_one_cleaning_path_is_taken(two_paths: Any) -> None:
