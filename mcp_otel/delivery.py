@@ -190,23 +190,22 @@ class Delivery(LogRecordProcessor):
         self._sizes.value = size
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        # On the handler's thread for every record: the plain lock rather than the condition's
+        # Python-level context manager, and the tuples built directly.
         size = getattr(self._sizes, "value", None) or DEFAULT_SIZE
         self._sizes.value = None
         api_record = log_record.log_record
         # The record keeps only its ids; the context it was made in (task-local values, baggage)
         # would otherwise be held for as long as the record waits.
         api_record.context = _NO_CONTEXT
-        entry = _Entry(
-            ReadableLogRecord(
-                log_record=api_record,
-                resource=log_record.resource or _EMPTY_RESOURCE,
-                instrumentation_scope=log_record.instrumentation_scope,
-                limits=log_record.limits,
-            ),
-            size,
+        readable = ReadableLogRecord(
+            log_record=api_record,
+            resource=log_record.resource or _EMPTY_RESOURCE,
+            instrumentation_scope=log_record.instrumentation_scope,
+            limits=log_record.limits,
         )
         accounting = self._accounting
-        with self._condition:
+        with accounting.lock:  # the condition's own lock
             if self._is_shut_down:
                 refused = "shutdown"
             elif (
@@ -215,7 +214,7 @@ class Delivery(LogRecordProcessor):
             ):
                 refused = "queue_full"
             else:
-                self._queue.append(entry)
+                self._queue.append(tuple.__new__(_Entry, (readable, size)))
                 accounting.enqueued_locked(size)
                 if self._batch_is_full_locked():
                     self._condition.notify()

@@ -226,17 +226,8 @@ class OTelLogHandler:
                 add_current_span_event(body, severity_text, attributes)
             else:
                 self._span_events.add(resolved, body, severity_text, attributes)
-        emitter.emit(
-            logger,
-            estimated_size,
-            timestamp=now,
-            observed_timestamp=now,
-            context=context,
-            severity_number=severity_number,
-            severity_text=severity_text,
-            body=body,
-            attributes=attributes,
-        )
+        # logger, size, timestamp, observed timestamp, severity number and text, body, attributes, context
+        emitter.emit(logger, estimated_size, now, now, severity_number, severity_text, body, attributes, context)
 
     def _own_attributes(self) -> dict[str, AnyValue]:
         """This handler's attributes for one record to keep: the record may keep them as they are
@@ -302,16 +293,8 @@ class OTelLogHandler:
                     attributes[LOGGER_NAME] = scope_name
             if truncated or entry.truncated:
                 attributes[TRUNCATED] = True
-            emitter.emit(
-                logger,
-                estimated_size,
-                timestamp=entry.timestamp_ns if entry.timestamp_ns is not None else observed_ns,
-                observed_timestamp=observed_ns,
-                severity_number=severity_number,
-                severity_text=severity_text,
-                body=body,
-                attributes=attributes,
-            )
+            timestamp = entry.timestamp_ns if entry.timestamp_ns is not None else observed_ns
+            emitter.emit(logger, estimated_size, timestamp, observed_ns, severity_number, severity_text, body, attributes)
         except Exception as error:
             emitter.accounting.count_internal_error(error)
 
