@@ -18,10 +18,8 @@ the emitter registers a bounded one.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
 from opentelemetry.sdk.resources import Resource
@@ -64,12 +62,7 @@ def build_emitter() -> Emitter:
             LogRecordLimits.UNSET if settings.attribute_value_length_limit is None else settings.attribute_value_length_limit
         ),
     )
-    options: dict[str, Any] = {}
-    if "log_record_limits" in inspect.signature(LoggerProvider).parameters:
-        options["log_record_limits"] = limits
-    # (SDKs before 1.45 take no limits argument and read the two variables themselves; settings
-    # has checked them, so what they read is what was meant, an empty one aside.)
-    provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False, **options)
+    provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False, log_record_limits=limits)
     if not settings.exporters:
         return Emitter(provider, source="environment", accounting=accounting, owns_provider=True, exports_nothing=True)
     destinations: list[Sender | ExporterDestination] = [*build_senders(settings)]
