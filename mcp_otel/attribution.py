@@ -268,9 +268,9 @@ class RequestTracker:
         """The decision for a log notification arriving now, before its ``_meta`` is read.
 
         ``related_request_id``: the transport delivered it on that request's stream (a request's
-        id is never null). ``stream_of``: it came on the stream of this very request (as :meth:`sent` returned it):
-        when its id has been reused since, by a request the tracker holds now, the log is no
-        proof for the new one. ``standalone``: the transport delivered it outside every request's
+        id is never null). ``stream_of``: it came on the stream of this very request (as
+        :meth:`sent` returned it): when its id has been reused since, by a request the tracker
+        holds now, the log is no proof for the new one. ``standalone``: the transport delivered it outside every request's
         stream (Streamable HTTP's standalone GET stream), so it belongs to no request. The caller
         applies :meth:`Attribution.resolve` with the notification's ``_meta`` (which may be read
         later, on another thread).

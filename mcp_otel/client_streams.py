@@ -29,8 +29,8 @@ message's metadata, that wins over a mark (an in-process server's worker task ke
 the request it was started in, whichever request it logs for). Once an answer has come
 marked (the handshake's, on HTTP), the connection is known to have per-request streams, and
 an unmarked log came on none of them: it belongs to no request (``unasked``), even when one
-opted-in request is in flight. mcp 1.x's streams carry no context: there, concurrent calls over HTTP are told apart by nothing,
-and are marked ``ambiguous`` like stdio's.
+opted-in request is in flight. mcp 1.x's streams carry no context: there, concurrent calls over
+HTTP are told apart by nothing, and are marked ``ambiguous`` like stdio's.
 
 mcp 2.x's ``Client`` accepts any ``Transport``: :class:`AttributingTransport` wraps one (the
 ``connect_client`` helper builds it for stdio parameters, URLs and transports). FastMCP (3 and
